@@ -1,0 +1,1 @@
+"""Vouch portal: the web application and the people in it."""

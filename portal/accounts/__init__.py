@@ -1,0 +1,1 @@
+"""Customer accounts, users, roles, consent, gift policy and the audit trail."""

@@ -1,0 +1,296 @@
+"""People and the companies they belong to."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, utcnow
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return f"{column} IN ({values})"
+
+
+class Role(StrEnum):
+    ADVOCATE = "advocate"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return {"advocate": "Advocate", "manager": "Program manager", "admin": "Admin"}[self]
+
+
+class GiftPolicy(StrEnum):
+    ALLOWED = "allowed"
+    CHARITY_ONLY = "charity_only"
+    NO_GIFTS = "no_gifts"
+    NEEDS_APPROVAL = "needs_approval"
+
+    @property
+    def label(self) -> str:
+        return {
+            "allowed": "Gifts allowed",
+            "charity_only": "Charity donations only",
+            "no_gifts": "No gifts",
+            "needs_approval": "Every gift needs admin approval",
+        }[self]
+
+
+class JobLevel(StrEnum):
+    C_LEVEL = "c_level"
+    VP = "vp"
+    DIRECTOR = "director"
+    MANAGER = "manager"
+    INDIVIDUAL = "individual"
+
+    @property
+    def label(self) -> str:
+        return {
+            "c_level": "C-level",
+            "vp": "VP",
+            "director": "Director",
+            "manager": "Manager",
+            "individual": "Individual contributor",
+        }[self]
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Account(Base):
+    """A customer company."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(_in("gift_policy", GiftPolicy), name="gift_policy_known"),
+        CheckConstraint("arr IS NULL OR arr >= 0", name="arr_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    industry: Mapped[str] = mapped_column(String(100), default="")
+    segment: Mapped[str] = mapped_column(String(50), default="")
+    region: Mapped[str] = mapped_column(String(50), default="")
+    arr: Mapped[int | None] = mapped_column(comment="annual recurring revenue, whole dollars")
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
+    )
+    gift_policy: Mapped[str] = mapped_column(String(20), default=GiftPolicy.ALLOWED)
+    gift_policy_reason: Mapped[str] = mapped_column(Text, default="")
+    gift_policy_set_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
+    )
+    gift_policy_set_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    gift_policy_set_by: Mapped[User | None] = relationship(foreign_keys=[gift_policy_set_by_id])
+    members: Mapped[list[User]] = relationship(
+        back_populates="account", foreign_keys="User.account_id", order_by="User.email"
+    )
+    policy_changes: Mapped[list[GiftPolicyChange]] = relationship(
+        back_populates="account", order_by="GiftPolicyChange.id.desc()"
+    )
+    policy_requests: Mapped[list[GiftPolicyRequest]] = relationship(
+        back_populates="account", order_by="GiftPolicyRequest.id.desc()"
+    )
+
+    @property
+    def policy(self) -> GiftPolicy:
+        return GiftPolicy(self.gift_policy)
+
+
+class GiftPolicyChange(Base):
+    """The audit trail of an account's gift policy: who changed it, when, from what, why."""
+
+    __tablename__ = "gift_policy_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    from_policy: Mapped[str] = mapped_column(String(20))
+    to_policy: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="policy_changes")
+    changed_by: Mapped[User | None] = relationship()
+
+
+class User(Base):
+    """One login. Advocates belong to an account; staff may own accounts."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_in("role", Role), name="role_known"),
+        CheckConstraint(
+            f"job_level IS NULL OR {_in('job_level', JobLevel)}", name="job_level_known"
+        ),
+        CheckConstraint("role != 'advocate' OR account_id IS NOT NULL", name="advocate_account"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=Role.ADVOCATE)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    job_level: Mapped[str | None] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Rotated whenever the password changes, which ends every other session.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    declines_gifts: Mapped[bool] = mapped_column(default=False)
+    hide_from_leaderboard: Mapped[bool] = mapped_column(default=False)
+    email_digests: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    account: Mapped[Account | None] = relationship(
+        back_populates="members", foreign_keys=[account_id]
+    )
+    consents: Mapped[list[ConsentRecord]] = relationship(
+        back_populates="user", order_by="ConsentRecord.id"
+    )
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.MANAGER, Role.ADMIN)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def current_consent(self) -> ConsentRecord | None:
+        return next((c for c in self.consents if c.opted_out_at is None), None)
+
+    @property
+    def opted_in(self) -> bool:
+        return self.current_consent is not None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    @property
+    def status(self) -> str:
+        if not self.active:
+            return "deactivated"
+        if not self.has_password:
+            return "invited"
+        if self.role == Role.ADVOCATE and not self.opted_in:
+            return "not opted in"
+        return "active"
+
+
+class ConsentRecord(Base):
+    """An advocate's opt-in to the program; closed (not deleted) when they leave."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (
+        Index(
+            "uq_consent_records_open",
+            "user_id",
+            unique=True,
+            sqlite_where=text("opted_out_at IS NULL"),
+            postgresql_where=text("opted_out_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    terms_version: Mapped[str] = mapped_column(String(20))
+    opted_in_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opted_out_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="consents")
+
+
+class GiftPolicyRequest(Base):
+    """An advocate's word that their employer forbids gifts, for an admin to act on."""
+
+    __tablename__ = "gift_policy_requests"
+    __table_args__ = (
+        Index(
+            "uq_gift_policy_requests_open",
+            "user_id",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+
+    account: Mapped[Account] = relationship(back_populates="policy_requests")
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+
+class Invitation(Base):
+    """An emailed, signed, single-use link that lets an invited user set a password."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+
+class AuditEvent(Base):
+    """Who did what to whom, and when. Every admin and manager action writes one."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int | None]
+    summary: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    actor: Mapped[User | None] = relationship()

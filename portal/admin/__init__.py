@@ -1,0 +1,1 @@
+"""Admin screens: accounts and their gift policies, users, the audit log."""

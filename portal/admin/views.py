@@ -1,0 +1,259 @@
+"""Admin pages. The blueprint admits admins only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.accounts import queries
+from portal.accounts import services as accounts
+from portal.accounts.models import Account, GiftPolicy, Role, User
+from portal.admin import forms
+from portal.auth.services import invite_user
+from portal.config import settings
+from portal.db import get_session
+from portal.errors import DomainError
+from portal.web import require_roles, show_error
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+require_roles(bp, Role.ADMIN)
+
+
+def _with_choices(form, session):
+    if "owner_id" in form:
+        form.owner_id.choices = [(None, "— nobody —")] + queries.staff_choices(session)
+    if "account_id" in form:
+        form.account_id.choices = [(None, "— none —")] + queries.account_choices(session)
+    return form
+
+
+@bp.get("/")
+def dashboard():
+    session = get_session()
+    return render_template(
+        "admin/dashboard.html",
+        accounts=queries.accounts_with_member_counts(session),
+        requests=queries.open_policy_requests(session),
+        audit=queries.recent_audit(session, limit=10),
+    )
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+@bp.get("/accounts")
+def accounts_list():
+    return render_template(
+        "admin/accounts.html", rows=queries.accounts_with_member_counts(get_session())
+    )
+
+
+def _account_fields(form: forms.AccountForm) -> accounts.AccountFields:
+    return accounts.AccountFields(
+        name=form.name.data or "",
+        industry=form.industry.data or "",
+        segment=form.segment.data or "",
+        region=form.region.data or "",
+        arr=form.arr.data,
+        owner_id=form.owner_id.data,
+    )
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+def account_new():
+    session = get_session()
+    form = _with_choices(forms.AccountForm(), session)
+    if form.validate_on_submit():
+        try:
+            account = accounts.create_account(session, current_user, _account_fields(form))
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(f"Account {account.name} created.", "success")
+            return redirect(url_for("admin.account_detail", account_id=account.id))
+    return render_template("admin/account_form.html", form=form, account=None)
+
+
+def _account_or_404(session, account_id: int) -> Account:
+    return session.get(Account, account_id) or abort(404)
+
+
+@bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
+def account_edit(account_id: int):
+    session = get_session()
+    account = _account_or_404(session, account_id)
+    form = _with_choices(forms.AccountForm(obj=account), session)
+    if form.validate_on_submit():
+        try:
+            accounts.update_account(session, current_user, account.id, _account_fields(form))
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(f"Account {account.name} saved.", "success")
+            return redirect(url_for("admin.account_detail", account_id=account.id))
+    return render_template("admin/account_form.html", form=form, account=account)
+
+
+@bp.get("/accounts/<int:account_id>")
+def account_detail(account_id: int, policy_form: forms.GiftPolicyForm | None = None):
+    session = get_session()
+    account = _account_or_404(session, account_id)
+    if policy_form is None:
+        policy_form = forms.GiftPolicyForm(policy=account.gift_policy)
+    return render_template(
+        "admin/account_detail.html",
+        account=account,
+        policy_form=policy_form,
+        dismiss_form=forms.DismissRequestForm(),
+        members=queries.list_users(session, account_id=account.id),
+    )
+
+
+@bp.post("/accounts/<int:account_id>/gift-policy")
+def account_gift_policy(account_id: int):
+    session = get_session()
+    account = _account_or_404(session, account_id)
+    form = forms.GiftPolicyForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_gift_policy(
+                session, current_user, account.id, GiftPolicy(form.policy.data), form.reason.data
+            )
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(f"Gift policy of {account.name} is now “{account.policy.label}”.", "success")
+            return redirect(url_for("admin.account_detail", account_id=account.id))
+    return account_detail(account.id, policy_form=form), 422
+
+
+@bp.post("/policy-requests/<int:request_id>/dismiss")
+def dismiss_policy_request(request_id: int):
+    session = get_session()
+    form = forms.DismissRequestForm()
+    if form.validate_on_submit():
+        try:
+            accounts.dismiss_policy_request(session, current_user, request_id, form.note.data or "")
+        except DomainError as error:
+            session.rollback()
+            flash(error.message, "warning")
+        else:
+            session.commit()
+            flash("Request dismissed; the advocate still receives no gifts.", "info")
+    return redirect(request.referrer if _is_local(request.referrer) else url_for("admin.dashboard"))
+
+
+def _is_local(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+# --- users ------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+def users_list():
+    session = get_session()
+    role = request.args.get("role") or None
+    if role not in (None, *[r.value for r in Role]):
+        role = None
+    query = request.args.get("q", "")[:100]
+    return render_template(
+        "admin/users.html",
+        users=queries.list_users(session, role=role, query=query),
+        role=role,
+        query=query,
+        confirm=forms.ConfirmForm(),
+    )
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+def user_invite():
+    session = get_session()
+    form = _with_choices(forms.InviteUserForm(), session)
+    if form.validate_on_submit():
+        try:
+            account = (
+                accounts.get_account(session, form.account_id.data)
+                if form.account_id.data
+                else None
+            )
+            invite_user(
+                session, settings(), current_user, form.email.data, Role(form.role.data), account
+            )
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(f"Invitation sent to {form.email.data.strip().lower()}.", "success")
+            return redirect(url_for("admin.users_list"))
+    return render_template("admin/user_invite.html", form=form)
+
+
+def _user_or_404(session, user_id: int) -> User:
+    return session.get(User, user_id) or abort(404)
+
+
+@bp.get("/users/<int:user_id>")
+def user_detail(user_id: int, role_form: forms.RoleForm | None = None):
+    session = get_session()
+    user = _user_or_404(session, user_id)
+    if role_form is None:
+        role_form = forms.RoleForm(role=user.role, account_id=user.account_id)
+    _with_choices(role_form, session)
+    return render_template(
+        "admin/user_detail.html",
+        user=user,
+        role_form=role_form,
+        confirm=forms.ConfirmForm(),
+        audit=queries.recent_audit(session, limit=50, target=user),
+    )
+
+
+@bp.post("/users/<int:user_id>/role")
+def user_role(user_id: int):
+    session = get_session()
+    user = _user_or_404(session, user_id)
+    form = _with_choices(forms.RoleForm(), session)
+    if form.validate_on_submit():
+        try:
+            accounts.change_role(
+                session, current_user, user.id, Role(form.role.data), form.account_id.data
+            )
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(f"{user.email} is now {user.role_enum.label.lower()}.", "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return user_detail(user.id, role_form=form), 422
+
+
+@bp.post("/users/<int:user_id>/active")
+def user_active(user_id: int):
+    session = get_session()
+    user = _user_or_404(session, user_id)
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        activate = request.form.get("active") == "1"
+        try:
+            accounts.set_active(session, current_user, user.id, activate)
+        except DomainError as error:
+            session.rollback()
+            flash(error.message, "danger")
+        else:
+            session.commit()
+            flash(f"{user.email} {'reactivated' if activate else 'deactivated'}.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.get("/audit")
+def audit_log():
+    return render_template("admin/audit.html", events=queries.recent_audit(get_session()))

@@ -1,0 +1,114 @@
+"""create_app(): configuration, extensions, blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from portal import config, db
+from portal.accounts.models import Role, User
+from portal.config import PROJECT_ROOT
+from portal.extensions import csrf, limiter, login_manager, mail
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    config.load(app, overrides)
+    db.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from portal.admin.views import bp as admin_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.cli import register_cli
+    from portal.hub.views import bp as hub_bp
+    from portal.manage.views import bp as manage_bp
+
+    for blueprint in (auth_bp, hub_bp, manage_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    register_cli(app)
+    _register_core_routes(app)
+    _register_error_pages(app)
+    app.jinja_env.globals.update(Role=Role, terms_version=config.TERMS_VERSION)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(session_token: str) -> User | None:
+    from sqlalchemy import select
+
+    user = db.get_session().scalar(select(User).where(User.session_token == session_token))
+    return user if user is not None and user.active else None
+
+
+def home_for(user) -> str:
+    if not user.is_authenticated:
+        return url_for("auth.login")
+    if user.role == Role.ADMIN:
+        return url_for("admin.dashboard")
+    if user.role == Role.MANAGER:
+        return url_for("manage.dashboard")
+    return url_for("hub.home")
+
+
+def _register_core_routes(app: Flask) -> None:
+    @app.get("/")
+    def index():
+        return redirect(home_for(current_user))
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            with db.engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - report any database failure as unhealthy
+            return jsonify(status="error", database="unavailable", error=type(error).__name__), 503
+        return jsonify(status="ok", database="ok", dialect=db.engine().dialect.name)
+
+    app.jinja_env.globals["home_for"] = home_for
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {
+        400: ("Bad request", "The request could not be understood."),
+        403: ("Not allowed", "Your role does not give you access to this page."),
+        404: ("Page not found", "There is nothing at this address."),
+        405: ("Not allowed", "That action cannot be done this way."),
+        413: ("Too large", "That upload is larger than we accept."),
+        429: ("Slow down", "Too many attempts. Wait a minute, then try again."),
+        500: ("Something went wrong", "We could not finish that. Nothing was changed; try again."),
+    }
+
+    def render_error(code: int, detail: str | None = None):
+        title, message = messages.get(code, ("Error", "Something went wrong."))
+        return render_template(
+            "errors/error.html", code=code, title=title, message=detail or message
+        ), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400,
+            "Your form expired or was sent from elsewhere. Go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code in messages:
+            return render_error(error.code)
+        return error
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.get_session().rollback()
+        return render_error(500)

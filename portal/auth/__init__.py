@@ -1,0 +1,1 @@
+"""Login, invitations, password reset, and opting in to (or out of) the program."""

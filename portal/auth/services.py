@@ -1,0 +1,332 @@
+"""Invitations, logins, password resets and consent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import (
+    Account,
+    ConsentRecord,
+    GiftPolicyRequest,
+    Invitation,
+    Role,
+    User,
+    new_session_token,
+)
+from portal.accounts.passwords import check_strength, hash_password, verify_password
+from portal.accounts.services import (
+    find_user_by_email,
+    normalise_email,
+    record_audit,
+)
+from portal.config import Settings
+from portal.db import utcnow
+from portal.errors import AlreadyHandled, DomainError, DuplicateEmail, InvalidToken
+from portal.mail.services import queue_email
+
+INVITE_SALT = "invitation"
+RESET_SALT = "password-reset"
+
+
+def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=salt)
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+def invite_user(
+    session: Session,
+    settings: Settings,
+    inviter: User | None,
+    email: str,
+    role: Role,
+    account: Account | None,
+) -> Invitation:
+    """Create the (password-less) user if new, and email them a signed, single-use link."""
+    email = normalise_email(email)
+    user = find_user_by_email(session, email)
+    if user is not None and user.has_password:
+        raise DuplicateEmail(f"{email} is already a member.")
+    if user is not None and not user.active:
+        raise DuplicateEmail(f"{email} was deactivated; reactivate them instead.")
+    if role == Role.ADVOCATE and account is None:
+        raise DomainError("Choose the account this advocate belongs to.", field="account_id")
+    if user is None:
+        user = User(email=email, role=role, account=account)
+        session.add(user)
+    else:  # still pending: a fresh link, with what the latest invitation says
+        user.role, user.account = role, account
+    now = utcnow()
+    invitation = Invitation(
+        user=user,
+        invited_by_id=inviter.id if inviter else None,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.invite_ttl_days),
+    )
+    session.add(invitation)
+    session.flush()
+    token = _serializer(settings, INVITE_SALT).dumps(invitation.id)
+    queue_email(
+        session,
+        email,
+        "invitation",
+        "You're invited to the Vouch customer hub",
+        inviter=inviter.display_name if inviter else "The Vouch team",
+        account=account.name if account else None,
+        role=Role(role).label,
+        link=f"{settings.public_url}/invite/{token}",
+        days=settings.invite_ttl_days,
+    )
+    record_audit(
+        session,
+        inviter,
+        "user.invite",
+        user,
+        f"Invited {email} as {role}",
+        account=account.name if account else None,
+    )
+    return invitation
+
+
+@dataclass
+class InviteLine:
+    number: int
+    text: str
+    outcome: str
+    invited: bool
+
+
+def invite_many(
+    session: Session, settings: Settings, inviter: User, account: Account, pasted: str
+) -> list[InviteLine]:
+    """Invite every valid address in a pasted list; report each line's outcome."""
+    lines: list[InviteLine] = []
+    seen: set[str] = set()
+    entries = [
+        part.strip() for line in pasted.splitlines() for part in line.replace(";", ",").split(",")
+    ]
+    for number, raw in enumerate((e for e in entries if e), start=1):
+        try:
+            email = normalise_email(_strip_display_name(raw))
+        except DomainError as error:
+            lines.append(InviteLine(number, raw, error.message, False))
+            continue
+        if email in seen:
+            lines.append(InviteLine(number, raw, "Listed twice: invited once.", False))
+            continue
+        seen.add(email)
+        try:
+            with session.begin_nested():
+                invite_user(session, settings, inviter, email, Role.ADVOCATE, account)
+        except DomainError as error:
+            lines.append(InviteLine(number, raw, error.message, False))
+        else:
+            lines.append(InviteLine(number, raw, f"Invitation sent to {email}.", True))
+    return lines
+
+
+def _strip_display_name(raw: str) -> str:
+    """Accept 'Ana Ruiz <ana@example.com>' as pasted from a mail client."""
+    if "<" in raw and raw.endswith(">"):
+        return raw[raw.rindex("<") + 1 : -1]
+    return raw
+
+
+def load_invitation(session: Session, settings: Settings, token: str) -> Invitation:
+    max_age = int(timedelta(days=settings.invite_ttl_days).total_seconds())
+    try:
+        invitation_id = _serializer(settings, INVITE_SALT).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise InvalidToken(
+            "This invitation has expired. Ask your program manager for a new one."
+        ) from None
+    except BadSignature:
+        raise InvalidToken(
+            "This invitation link is not valid. Check you copied all of it."
+        ) from None
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise InvalidToken("This invitation link is not valid. Check you copied all of it.")
+    if invitation.accepted_at is not None or invitation.user.has_password:
+        raise InvalidToken("This invitation was already used. Log in with your password.")
+    if not invitation.user.active:
+        raise InvalidToken("This invitation was withdrawn.")
+    if invitation.expires_at <= utcnow():
+        raise InvalidToken("This invitation has expired. Ask your program manager for a new one.")
+    return invitation
+
+
+def accept_invitation(
+    session: Session, settings: Settings, token: str, name: str, password: str, consent: bool
+) -> User:
+    invitation = load_invitation(session, settings, token)
+    user = invitation.user
+    if not name.strip():
+        raise DomainError("Tell us your name.", field="name")
+    check_strength(password, user.email)
+    if user.role == Role.ADVOCATE and not consent:
+        raise DomainError("Tick the box to join the program.", field="consent")
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=utcnow())
+    )
+    if claimed.rowcount == 0:
+        raise AlreadyHandled("This invitation was already used. Log in with your password.")
+    user.name = name.strip()
+    user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    if user.role == Role.ADVOCATE:
+        opt_in(session, settings, user)
+    session.flush()
+    return user
+
+
+# --- logging in and passwords -----------------------------------------------------------
+
+
+GENERIC_LOGIN_ERROR = "That email and password don't match an active login."
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    user = find_user_by_email(session, email)
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        raise DomainError(GENERIC_LOGIN_ERROR, field="password")
+    user.last_login_at = utcnow()
+    return user
+
+
+def request_password_reset(session: Session, settings: Settings, email: str) -> None:
+    """Email a reset link if the login exists; the caller answers the same either way."""
+    user = find_user_by_email(session, email)
+    if user is None or not user.active or not user.has_password:
+        return
+    token = _serializer(settings, RESET_SALT).dumps({"u": user.id, "s": user.session_token})
+    queue_email(
+        session,
+        user.email,
+        "password_reset",
+        "Reset your Vouch password",
+        name=user.display_name,
+        link=f"{settings.public_url}/reset/{token}",
+        minutes=settings.reset_ttl_seconds // 60,
+    )
+
+
+def user_for_reset_token(session: Session, settings: Settings, token: str) -> User:
+    """The token names the session token it was made with, so it dies when the password changes."""
+    try:
+        payload = _serializer(settings, RESET_SALT).loads(token, max_age=settings.reset_ttl_seconds)
+    except SignatureExpired:
+        raise InvalidToken("This reset link has expired. Ask for a new one.") from None
+    except BadSignature:
+        raise InvalidToken("This reset link is not valid. Ask for a new one.") from None
+    user = session.get(User, payload.get("u")) if isinstance(payload, dict) else None
+    if user is None or not user.active or user.session_token != payload.get("s"):
+        raise InvalidToken("This reset link was already used or is no longer valid.")
+    return user
+
+
+def reset_password(session: Session, settings: Settings, token: str, password: str) -> User:
+    user = user_for_reset_token(session, settings, token)
+    check_strength(password, user.email)
+    _set_password(session, user, password, expected_token=user.session_token)
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise DomainError("That is not your current password.", field="current_password")
+    check_strength(new, user.email)
+    if current == new:
+        raise DomainError("Choose a password different from the current one.", "new_password")
+    _set_password(session, user, new, expected_token=user.session_token)
+
+
+def _set_password(session: Session, user: User, password: str, expected_token: str) -> None:
+    """Rotating the session token ends every other session; a lost race is 'already used'."""
+    changed = session.execute(
+        update(User)
+        .where(User.id == user.id, User.session_token == expected_token)
+        .values(password_hash=hash_password(password), session_token=new_session_token())
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount == 0:
+        raise InvalidToken("This reset link was already used or is no longer valid.")
+    session.refresh(user)
+
+
+# --- consent ----------------------------------------------------------------------------
+
+
+def opt_in(session: Session, settings: Settings, user: User) -> ConsentRecord:
+    if user.role != Role.ADVOCATE:
+        raise DomainError("Only advocates join the program.")
+    if user.current_consent is not None:
+        raise AlreadyHandled("You are already in the program.")
+    consent = ConsentRecord(user=user, terms_version=settings.terms_version, opted_in_at=utcnow())
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def opt_out(session: Session, user: User) -> None:
+    """Leave the program: no more emails or challenges. History is kept."""
+    left = session.execute(
+        update(ConsentRecord)
+        .where(ConsentRecord.user_id == user.id, ConsentRecord.opted_out_at.is_(None))
+        .values(opted_out_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if left.rowcount == 0:
+        raise AlreadyHandled("You have already left the program.")
+    user.email_digests = False
+    session.flush()
+    session.expire(user, ["consents"])
+
+
+def export_user_data(session: Session, user: User) -> dict:
+    """Everything we hold about this person, as they would want to download it."""
+    requests = session.scalars(
+        select(GiftPolicyRequest).where(GiftPolicyRequest.user_id == user.id)
+    ).all()
+    return {
+        "exported_at": utcnow().isoformat(),
+        "profile": {
+            "email": user.email,
+            "name": user.name,
+            "title": user.title,
+            "job_level": user.job_level,
+            "role": user.role,
+            "account": user.account.name if user.account else None,
+            "created_at": user.created_at.isoformat(),
+            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+        },
+        "preferences": {
+            "declines_gifts": user.declines_gifts,
+            "hide_from_leaderboard": user.hide_from_leaderboard,
+            "email_digests": user.email_digests,
+        },
+        "consents": [
+            {
+                "terms_version": c.terms_version,
+                "opted_in_at": c.opted_in_at.isoformat(),
+                "opted_out_at": c.opted_out_at.isoformat() if c.opted_out_at else None,
+            }
+            for c in user.consents
+        ],
+        "gift_policy_requests": [
+            {
+                "note": r.note,
+                "created_at": r.created_at.isoformat(),
+                "resolution": r.resolution or None,
+            }
+            for r in requests
+        ],
+    }

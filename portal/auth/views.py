@@ -1,0 +1,139 @@
+"""Login, logout, password reset, invitations and password change."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.accounts.models import Role
+from portal.app import home_for
+from portal.auth import forms, services
+from portal.config import settings
+from portal.db import get_session
+from portal.errors import DomainError, InvalidToken
+from portal.extensions import limiter
+from portal.web import safe_next, show_error
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_email() -> str:
+    return "login:" + request.form.get("email", "").strip().lower()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_email, methods=["POST"]
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            user = services.authenticate(session, form.email.data, form.password.data)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            session.commit()
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")) or home_for(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+def forgot_password():
+    form = forms.ForgotPasswordForm()
+    if form.validate_on_submit():
+        session = get_session()
+        services.request_password_reset(session, settings(), form.email.data)
+        session.commit()
+        flash(
+            "If that address has a login, we have emailed it a link to reset the password. "
+            "The link works once, for an hour.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    session = get_session()
+    try:
+        user = services.user_for_reset_token(session, settings(), token)
+    except InvalidToken as error:
+        return render_template("auth/token_problem.html", message=error.message), 400
+    form = forms.ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(session, settings(), token, form.password.data)
+        except InvalidToken as error:
+            return render_template("auth/token_problem.html", message=error.message), 400
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            session.commit()
+            flash("Your password is changed. Log in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, user=user)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    session = get_session()
+    try:
+        invitation = services.load_invitation(session, settings(), token)
+    except InvalidToken as error:
+        return render_template("auth/token_problem.html", message=error.message), 400
+    user = invitation.user
+    form = forms.AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            services.accept_invitation(
+                session, settings(), token, form.name.data, form.password.data, form.consent.data
+            )
+        except InvalidToken as error:
+            return render_template("auth/token_problem.html", message=error.message), 400
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            logout_user()
+            login_user(user)
+            flash(f"Welcome, {user.name}! You are in.", "success")
+            return redirect(home_for(user))
+    return render_template(
+        "auth/accept.html", form=form, user=user, needs_consent=user.role == Role.ADVOCATE
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = forms.ChangePasswordForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            services.change_password(
+                session, current_user, form.current_password.data, form.new_password.data
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            session.commit()
+            login_user(current_user._get_current_object())  # this session carries the new token
+            flash("Password changed. Your other sessions are logged out.", "success")
+            return redirect(home_for(current_user))
+    return render_template("auth/change_password.html", form=form)

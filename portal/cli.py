@@ -1,0 +1,121 @@
+"""Operator commands: flask --app wsgi users|seed-demo|outbox|db ..."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from portal import db
+from portal.accounts.models import Role
+from portal.accounts.services import create_user, find_account_by_name
+from portal.config import PROJECT_ROOT
+from portal.errors import DomainError
+from portal.extensions import mail
+from portal.mail.models import OutboxMessage
+from portal.mail.services import deliver_due, print_to_console
+
+users_cli = AppGroup("users", help="Manage logins.")
+outbox_cli = AppGroup("outbox", help="Deliver queued email.")
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = url
+    return config
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ADVOCATE.value)
+@click.option("--account", "account_name", help="The account an advocate belongs to.")
+@click.option("--name", default="")
+def users_create(email: str, password: str, role: str, account_name: str | None, name: str):
+    """Create a login with a password (advocates also need --account)."""
+    with db.new_session() as session:
+        account = None
+        if account_name:
+            account = find_account_by_name(session, account_name)
+            if account is None:
+                fail(f"No account is named {account_name!r}. Create it first in the admin screens.")
+        try:
+            user = create_user(session, email, Role(role), password, account, name)
+        except DomainError as error:
+            fail(error.message)
+        session.commit()
+        click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+        if user.role == Role.ADVOCATE:
+            click.echo("They join the program (consent) themselves when they first log in.")
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@outbox_cli.command("send")
+@click.option("--watch", is_flag=True, help="Keep running, checking every --interval seconds.")
+@click.option("--interval", default=5.0, show_default=True)
+def outbox_send(watch: bool, interval: float):
+    """Deliver due email. Failures stay queued with their error and are retried with backoff."""
+    sender = print_to_console if current_app.config["MAIL_CONSOLE"] else _send_with_flask_mail
+    sessions = current_app.extensions["vouch.sessionmaker"]
+    while True:
+        report = deliver_due(sessions, sender)
+        if report.sent or report.failed or not watch:
+            click.echo(f"outbox: {report.sent} sent, {report.failed} failed", err=True)
+        if not watch:
+            sys.exit(1 if report.failed else 0)
+        time.sleep(interval)
+
+
+def _send_with_flask_mail(message: OutboxMessage) -> None:
+    mail.send_message(
+        subject=message.subject, recipients=[message.to_email], body=message.body_text
+    )
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str):
+    """Apply migrations up to REVISION (default: head)."""
+    command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str):
+    """Revert migrations down to REVISION."""
+    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+
+
+@db_cli.command("current")
+def db_current():
+    """Show the database's revision."""
+    command.current(alembic_config(current_app.config["DATABASE_URL"]))
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo(if_empty: bool):
+    """Load the demo accounts and logins (idempotent: running it twice changes nothing)."""
+    from portal.config import settings
+    from portal.seed import seed
+
+    with db.new_session() as session:
+        created = seed(session, settings(), only_if_empty=if_empty)
+        session.commit()
+    click.echo(f"seed-demo: {created} records created." if created else "seed-demo: up to date.")
+
+
+def register_cli(app: Flask) -> None:
+    for group in (users_cli, outbox_cli, db_cli, seed_demo):
+        app.cli.add_command(group)

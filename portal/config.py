@@ -1,0 +1,71 @@
+"""Configuration from the environment, and the settings services need."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TERMS_VERSION = "2026-11"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What services need from configuration, passed explicitly (services never import Flask)."""
+
+    secret_key: str
+    public_url: str
+    terms_version: str = TERMS_VERSION
+    invite_ttl_days: int = 7
+    reset_ttl_seconds: int = 3600
+
+
+def load(app: Flask, overrides: dict | None) -> None:
+    env = os.environ
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    mail_server = env.get("MAIL_SERVER", "")
+    app.config.update(
+        SECRET_KEY=env.get("SECRET_KEY") or _instance_secret(instance),
+        DATABASE_URL=env.get("DATABASE_URL") or f"sqlite:///{instance / 'vouch.db'}",
+        PUBLIC_URL=env.get("PUBLIC_URL") or f"http://127.0.0.1:{env.get('PORT', '5000')}",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        SESSION_PROTECTION="strong",
+        MAIL_SERVER=mail_server or "localhost",
+        MAIL_PORT=int(env.get("MAIL_PORT", "25")),
+        MAIL_USERNAME=env.get("MAIL_USERNAME"),
+        MAIL_PASSWORD=env.get("MAIL_PASSWORD"),
+        MAIL_USE_TLS=env.get("MAIL_USE_TLS", "0") == "1",
+        MAIL_USE_SSL=env.get("MAIL_USE_SSL", "0") == "1",
+        MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Vouch <hub@vouch.example>"),
+        # With no SMTP server configured, `flask outbox send` prints mail to the console.
+        MAIL_CONSOLE=not mail_server,
+        RATELIMIT_STORAGE_URI=env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_LIMIT_PER_IP=env.get("LOGIN_LIMIT_PER_IP", "30 per minute"),
+        LOGIN_LIMIT_PER_ACCOUNT=env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+    )
+    if overrides:
+        app.config.update(overrides)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key kept in instance/ so sessions survive restarts of a local install."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def settings() -> Settings:
+    config = current_app.config
+    return Settings(secret_key=config["SECRET_KEY"], public_url=config["PUBLIC_URL"].rstrip("/"))

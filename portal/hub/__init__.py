@@ -1,0 +1,1 @@
+"""The advocate's side: hub home, joining and leaving, profile and data download."""

@@ -1,0 +1,107 @@
+"""Advocate pages. Until an advocate opts in they see only the page that lets them join."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.accounts.models import Role
+from portal.accounts.services import ProfileFields, update_profile
+from portal.auth import services
+from portal.config import settings
+from portal.db import get_session
+from portal.errors import DomainError
+from portal.hub import forms
+from portal.web import require_roles, show_error
+
+bp = Blueprint("hub", __name__, url_prefix="/hub")
+require_roles(bp, Role.ADVOCATE)
+OPEN_TO_NON_MEMBERS = ("hub.join", "hub.export")
+
+
+@bp.before_request
+def _members_only():
+    if request.endpoint not in OPEN_TO_NON_MEMBERS and not current_user.opted_in:
+        return redirect(url_for("hub.join"))
+    return None
+
+
+@bp.get("/")
+def home():
+    return render_template("hub/home.html")
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join():
+    if current_user.opted_in:
+        return redirect(url_for("hub.home"))
+    form = forms.JoinForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            services.opt_in(session, settings(), current_user)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            session.commit()
+            flash("Welcome to the hub! You can leave at any time from your profile.", "success")
+            return redirect(url_for("hub.home"))
+    previous = current_user.consents[-1] if current_user.consents else None
+    return render_template("hub/join.html", form=form, previous=previous)
+
+
+@bp.route("/leave", methods=["GET", "POST"])
+def leave():
+    form = forms.LeaveForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            services.opt_out(session, current_user)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(
+                "You have left the program. We will not email you or ask you for anything. "
+                "Your history is kept, and you can rejoin at any time.",
+                "info",
+            )
+            return redirect(url_for("hub.join"))
+    return render_template("hub/leave.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    form = forms.ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        session = get_session()
+        fields = ProfileFields(
+            name=form.name.data,
+            title=form.title.data or "",
+            job_level=form.job_level.data or None,
+            email_digests=form.email_digests.data,
+            hide_from_leaderboard=form.hide_from_leaderboard.data,
+            declines_gifts=form.declines_gifts.data,
+            gifts_note=form.gifts_note.data or "",
+        )
+        try:
+            update_profile(session, current_user, fields)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            session.commit()
+            flash("Profile saved.", "success")
+            return redirect(url_for("hub.profile"))
+    return render_template("hub/profile.html", form=form)
+
+
+@bp.get("/export.json")
+def export():
+    data = services.export_user_data(get_session(), current_user)
+    return Response(
+        json.dumps(data, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": "attachment; filename=my-vouch-data.json"},
+    )

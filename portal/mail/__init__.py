@@ -1,0 +1,1 @@
+"""The outbox: every email is a row written with the event that caused it."""

@@ -1,0 +1,15 @@
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+
+class BulkInviteForm(FlaskForm):
+    account_id = SelectField(
+        "Account", coerce=int, validators=[InputRequired("Choose the advocates' account.")]
+    )
+    addresses = TextAreaField(
+        "Email addresses",
+        validators=[DataRequired("Paste at least one email address."), Length(max=50_000)],
+        description="One per line, or separated by commas. Each gets its own invitation link.",
+        render_kw={"rows": 8},
+    )

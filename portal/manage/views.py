@@ -1,0 +1,48 @@
+"""Program manager pages: the program at a glance and inviting advocates."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template
+from flask_login import current_user
+
+from portal.accounts.models import Role
+from portal.accounts.queries import account_choices, accounts_with_member_counts
+from portal.accounts.services import get_account
+from portal.auth.services import invite_many
+from portal.config import settings
+from portal.db import get_session
+from portal.errors import DomainError
+from portal.manage.forms import BulkInviteForm
+from portal.web import require_roles, show_error
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+require_roles(bp, Role.MANAGER, Role.ADMIN)
+
+
+@bp.get("/")
+def dashboard():
+    return render_template(
+        "manage/dashboard.html", accounts=accounts_with_member_counts(get_session())
+    )
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+def invite():
+    session = get_session()
+    form = BulkInviteForm()
+    form.account_id.choices = account_choices(session)
+    results = None
+    if form.validate_on_submit():
+        try:
+            account = get_account(session, form.account_id.data)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            results = invite_many(session, settings(), current_user, account, form.addresses.data)
+            session.commit()
+            invited = sum(line.invited for line in results)
+            flash(
+                f"{invited} of {len(results)} invited to {account.name}.",
+                "success" if invited == len(results) else "warning",
+            )
+    return render_template("manage/invite.html", form=form, results=results)

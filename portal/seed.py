@@ -1,0 +1,138 @@
+"""Demo data for `flask --app wsgi seed-demo`: realistic accounts, staff and advocates."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import GiftPolicy, JobLevel, Role, User
+from portal.accounts.services import (
+    AccountFields,
+    create_account,
+    create_user,
+    find_account_by_name,
+    find_user_by_email,
+    set_declines_gifts,
+    set_gift_policy,
+)
+from portal.auth.services import invite_user, opt_in, opt_out
+from portal.config import Settings
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published in the README for the demo
+
+STAFF = [
+    ("admin@vouch.example", "Alex Admin", Role.ADMIN),
+    ("manager@vouch.example", "Maya Patel", Role.MANAGER),
+]
+
+ACCOUNTS = [
+    # name, industry, segment, region, arr, policy, reason
+    ("Northwind Health", "Healthcare", "Enterprise", "North America", 480_000, None, None),
+    (
+        "Globex Federal",
+        "Government",
+        "Enterprise",
+        "North America",
+        1_250_000,
+        GiftPolicy.NO_GIFTS,
+        "Federal ethics rules: employees may not accept gifts of any value.",
+    ),
+    (
+        "Initech Bank",
+        "Financial services",
+        "Mid-market",
+        "EMEA",
+        220_000,
+        GiftPolicy.NEEDS_APPROVAL,
+        "Compliance reviews every gift over EUR 25; route all through us.",
+    ),
+    (
+        "Umbrella Pharma",
+        "Life sciences",
+        "Enterprise",
+        "APAC",
+        760_000,
+        GiftPolicy.CHARITY_ONLY,
+        "Their code of conduct allows charity donations in their name only.",
+    ),
+    ("Acme Retail", "Retail", "SMB", "LATAM", 48_000, None, None),
+]
+
+# email, name, account, job level, title, state
+ADVOCATES = [
+    (
+        "ana.ruiz@northwind.example",
+        "Ana Ruiz",
+        "Northwind Health",
+        JobLevel.DIRECTOR,
+        "Director of Patient Operations",
+        "member",
+    ),
+    (
+        "ben.okafor@globex.example",
+        "Ben Okafor",
+        "Globex Federal",
+        JobLevel.VP,
+        "VP, Digital Services",
+        "member",
+    ),
+    (
+        "carla.meyer@initech.example",
+        "Carla Meyer",
+        "Initech Bank",
+        JobLevel.MANAGER,
+        "Contact Center Manager",
+        "declines_gifts",
+    ),
+    ("dev.sharma@acme.example", "", "Acme Retail", None, "", "invited"),
+    (
+        "emi.tanaka@umbrella.example",
+        "Emi Tanaka",
+        "Umbrella Pharma",
+        JobLevel.INDIVIDUAL,
+        "CX Analyst",
+        "left",
+    ),
+]
+
+
+def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> int:
+    """Create whatever demo record is missing; return how many were created."""
+    if only_if_empty and session.scalar(select(func.count()).select_from(User)):
+        return 0
+    created = 0
+    staff: dict[str, User] = {}
+    for email, name, role in STAFF:
+        user = find_user_by_email(session, email)
+        if user is None:
+            user = create_user(session, email, role, DEMO_PASSWORD, name=name)
+            created += 1
+        staff[email] = user
+    admin, manager = staff["admin@vouch.example"], staff["manager@vouch.example"]
+
+    for name, industry, segment, region, arr, policy, reason in ACCOUNTS:
+        if find_account_by_name(session, name):
+            continue
+        fields = AccountFields(name, industry, segment, region, arr, owner_id=manager.id)
+        account = create_account(session, admin, fields)
+        if policy is not None:
+            set_gift_policy(session, admin, account.id, policy, reason)
+        created += 1
+
+    for email, name, account_name, level, title, state in ADVOCATES:
+        if find_user_by_email(session, email):
+            continue
+        account = find_account_by_name(session, account_name)
+        created += 1
+        if state == "invited":
+            invite_user(session, settings, manager, email, Role.ADVOCATE, account)
+            continue
+        user = create_user(session, email, Role.ADVOCATE, DEMO_PASSWORD, account, name)
+        user.job_level, user.title = (level.value if level else None), title
+        opt_in(session, settings, user)
+        if state == "declines_gifts":
+            set_declines_gifts(session, user, True, "Our compliance team says no gifts at all.")
+        if state == "left":
+            opt_out(session, user)
+    session.flush()
+    return created

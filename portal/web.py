@@ -1,0 +1,45 @@
+"""Helpers the blueprints share: role gates, turning domain errors into form errors."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from portal.accounts.models import Role
+from portal.errors import DomainError
+
+
+def require_roles(blueprint: Blueprint, *roles: Role, exempt: tuple[str, ...] = ()) -> None:
+    """Gate a whole blueprint: anonymous -> login page, wrong role -> 403."""
+
+    @blueprint.before_request
+    def _gate():
+        if request.endpoint in exempt:
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if current_user.role not in roles:
+            abort(403)
+        return None
+
+
+def show_error(form: FlaskForm | None, error: DomainError) -> None:
+    """Put the message beside its field when the form has it, else flash it."""
+    if form is not None and error.field and error.field in form:
+        form[error.field].errors = [*form[error.field].errors, error.message]
+    else:
+        flash(error.message, "danger")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only paths on this site: no scheme, no host, no protocol-relative '//' tricks."""
+    if not target:
+        return None
+    target = target.strip().replace("\\", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

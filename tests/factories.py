@@ -1,0 +1,95 @@
+"""Factory helpers, so a test reads like the user's steps."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import Account, GiftPolicy, Role, User
+from portal.accounts.services import AccountFields, create_account, create_user, set_gift_policy
+from portal.auth.services import opt_in
+from portal.config import Settings
+from portal.extensions import mail
+from portal.mail.services import deliver_due
+
+PASSWORD = "correct-horse-battery"
+SETTINGS = Settings(secret_key="test-secret-key", public_url="http://vouch.test")
+_numbers = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def account(
+        self, name: str | None = None, policy: GiftPolicy | None = None, **fields
+    ) -> Account:
+        name = name or f"Account {next(_numbers)}"
+        account = create_account(self.session, None, AccountFields(name=name, **fields))
+        if policy is not None and policy != GiftPolicy.ALLOWED:
+            admin = (
+                self.session.get(User, fields.get("owner_id")) if fields.get("owner_id") else None
+            )
+            set_gift_policy(self.session, admin or self.admin(), account.id, policy, "test setup")
+        self.session.commit()
+        return account
+
+    def user(
+        self,
+        role: Role,
+        email: str | None = None,
+        account: Account | None = None,
+        name: str = "",
+        password: str | None = PASSWORD,
+    ) -> User:
+        email = email or f"{role}{next(_numbers)}@example.com"
+        user = create_user(
+            self.session, email, role, password, account, name or email.split("@")[0]
+        )
+        self.session.commit()
+        return user
+
+    def admin(self, email: str | None = None) -> User:
+        return self.user(Role.ADMIN, email)
+
+    def manager(self, email: str | None = None) -> User:
+        return self.user(Role.MANAGER, email)
+
+    def advocate(
+        self, email: str | None = None, account: Account | None = None, opted_in: bool = True
+    ) -> User:
+        user = self.user(Role.ADVOCATE, email, account or self.account())
+        if opted_in:
+            opt_in(self.session, SETTINGS, user)
+            self.session.commit()
+        return user
+
+
+class Outbox:
+    """Runs the real delivery path with Flask-Mail's record_messages capturing the mail."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def deliver(self) -> list:
+        from portal.cli import _send_with_flask_mail
+
+        with self.app.app_context(), mail.record_messages() as sent:
+            deliver_due(self.app.extensions["vouch.sessionmaker"], _send_with_flask_mail)
+        return list(sent)
+
+
+def link_in(body: str) -> str:
+    """The first link in an email body, as a path on this site."""
+    match = re.search(r"http://vouch\.test(/\S+)", body)
+    assert match, f"no link in: {body}"
+    return match.group(1)
+
+
+def login(client, email: str, password: str = PASSWORD, follow: bool = True):
+    return client.post(
+        "/login", data={"email": email, "password": password}, follow_redirects=follow
+    )

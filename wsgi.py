@@ -1,0 +1,3 @@
+from portal.app import create_app
+
+app = create_app()
