@@ -9,7 +9,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from portal import db
 from portal.accounts.models import Role
@@ -104,6 +104,7 @@ def db_current():
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def seed_demo(if_empty: bool):
     """Load the demo accounts and logins (idempotent: running it twice changes nothing)."""

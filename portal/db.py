@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -70,6 +73,16 @@ def _use_immediate_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def refuse_duplicates(session: Session, error: Exception) -> Iterator[None]:
+    """Run the block in a savepoint; a unique-key violation there (a lost race) raises `error`."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError:
+        raise error from None
 
 
 def init_app(app: Flask) -> None:

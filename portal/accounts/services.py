@@ -19,8 +19,8 @@ from portal.accounts.models import (
     new_session_token,
 )
 from portal.accounts.passwords import check_strength, hash_password
-from portal.db import utcnow
-from portal.errors import DomainError, DuplicateEmail, LastAdmin, NotFound
+from portal.db import refuse_duplicates, utcnow
+from portal.errors import AlreadyHandled, DomainError, DuplicateEmail, LastAdmin, NotFound
 
 
 def normalise_email(raw: str) -> str:
@@ -208,7 +208,9 @@ def set_declines_gifts(session: Session, user: User, declines: bool, note: str =
         )
     )
     if declines and open_request is None and user.account_id is not None:
-        session.add(GiftPolicyRequest(account_id=user.account_id, user_id=user.id, note=note))
+        request = GiftPolicyRequest(account_id=user.account_id, user_id=user.id, note=note)
+        with refuse_duplicates(session, AlreadyHandled("Your request is already with an admin.")):
+            session.add(request)
     elif not declines and open_request is not None:
         open_request.resolved_at = utcnow()
         open_request.resolution = "Withdrawn by the advocate"

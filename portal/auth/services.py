@@ -25,7 +25,7 @@ from portal.accounts.services import (
     record_audit,
 )
 from portal.config import Settings
-from portal.db import utcnow
+from portal.db import refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, DuplicateEmail, InvalidToken
 from portal.mail.services import queue_email
 
@@ -59,7 +59,8 @@ def invite_user(
         raise DomainError("Choose the account this advocate belongs to.", field="account_id")
     if user is None:
         user = User(email=email, role=role, account=account)
-        session.add(user)
+        with refuse_duplicates(session, DuplicateEmail(f"{email} was invited a moment ago.")):
+            session.add(user)
     else:  # still pending: a fresh link, with what the latest invitation says
         user.role, user.account = role, account
     now = utcnow()
@@ -271,8 +272,8 @@ def opt_in(session: Session, settings: Settings, user: User) -> ConsentRecord:
     if user.current_consent is not None:
         raise AlreadyHandled("You are already in the program.")
     consent = ConsentRecord(user=user, terms_version=settings.terms_version, opted_in_at=utcnow())
-    session.add(consent)
-    session.flush()
+    with refuse_duplicates(session, AlreadyHandled("You are already in the program.")):
+        session.add(consent)
     return consent
 
 

@@ -10,7 +10,7 @@ from portal.app import home_for
 from portal.auth import forms, services
 from portal.config import settings
 from portal.db import get_session
-from portal.errors import DomainError, InvalidToken
+from portal.errors import AlreadyHandled, DomainError, InvalidToken
 from portal.extensions import limiter
 from portal.web import safe_next, show_error
 
@@ -103,7 +103,7 @@ def accept_invitation(token: str):
             services.accept_invitation(
                 session, settings(), token, form.name.data, form.password.data, form.consent.data
             )
-        except InvalidToken as error:
+        except (InvalidToken, AlreadyHandled) as error:
             return render_template("auth/token_problem.html", message=error.message), 400
         except DomainError as error:
             session.rollback()

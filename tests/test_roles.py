@@ -1,0 +1,77 @@
+"""Every registered route, as anonymous, advocate, manager and admin, against the role matrix."""
+
+import pytest
+
+from tests.factories import login
+
+ROLES = ("anonymous", "advocate", "manager", "admin")
+LOGIN = "login"  # a redirect to the login page
+
+# endpoint prefix or name -> expected answer per role
+MATRIX = {
+    "index": {"anonymous": LOGIN, "advocate": 302, "manager": 302, "admin": 302},
+    "healthz": dict.fromkeys(ROLES, 200),
+    "auth.login": {"anonymous": 200, "advocate": 302, "manager": 302, "admin": 302},
+    "auth.forgot_password": dict.fromkeys(ROLES, 200),
+    "auth.reset_password": dict.fromkeys(ROLES, 400),  # with a made-up token
+    "auth.accept_invitation": dict.fromkeys(ROLES, 400),
+    "auth.logout": dict.fromkeys(ROLES, 302),
+    "auth.change_password": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    "hub.join": {"anonymous": LOGIN, "advocate": 302, "manager": 403, "admin": 403},  # a member
+    "hub.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
+    "manage.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "admin.": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
+}
+
+
+def expected(endpoint: str, role: str):
+    for key, answers in MATRIX.items():
+        if endpoint == key or (key.endswith(".") and endpoint.startswith(key)):
+            return answers[role]
+    raise AssertionError(f"{endpoint} is missing from the role matrix in tests/test_roles.py")
+
+
+@pytest.fixture
+def world(make):
+    account = make.account("Matrix Co")
+    people = {
+        "advocate": make.advocate("adv@matrix.example", account=account),
+        "manager": make.manager("mgr@matrix.example"),
+        "admin": make.admin("adm@matrix.example"),
+    }
+    values = {"account_id": account.id, "user_id": people["advocate"].id, "request_id": 1,
+              "token": "made-up-token"}
+    return values, people
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        method = "GET" if "GET" in rule.methods else "POST"
+        yield rule, method
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_answers_as_the_matrix_says(app, make, world, role):
+    values, people = world
+    client = app.test_client()
+    if role != "anonymous":
+        login(client, people[role].email)
+    checked = 0
+    for rule, method in routes(app):
+        url = rule.build(values, append_unknown=False)[1]
+        response = client.open(url, method=method, data={})
+        want = expected(rule.endpoint, role)
+        if want == LOGIN:
+            assert response.status_code == 302, (rule.endpoint, role)
+            assert response.headers["Location"].startswith("/login"), (rule.endpoint, role)
+        elif method == "POST" and want == 200:
+            # a POST with an empty form is refused politely, never a 403/500
+            assert response.status_code in (200, 302, 400, 422), (rule.endpoint, role)
+        else:
+            assert response.status_code == want, (rule.endpoint, role, response.status_code)
+        checked += 1
+        if rule.endpoint == "auth.logout" and role != "anonymous":
+            login(client, people[role].email)
+    assert checked >= 25
