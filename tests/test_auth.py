@@ -51,7 +51,8 @@ def test_email_is_matched_whatever_its_case_and_spaces(client, make):
 def test_next_redirects_only_within_the_site(client, make, target, lands_on):
     advocate = make.advocate()
     response = client.post(
-        "/login", query_string={"next": target},
+        "/login",
+        query_string={"next": target},
         data={"email": advocate.email, "password": PASSWORD},
     )
     assert response.status_code == 302
@@ -76,8 +77,11 @@ def test_password_reset_by_email_works_once(client, make, outbox):
 
     weak = client.post(path, data={"password": "short", "confirm": "short"})
     assert b"Use at least 10 characters." in weak.data
-    done = client.post(path, data={"password": "brand-new-pass-9", "confirm": "brand-new-pass-9"},
-                       follow_redirects=True)
+    done = client.post(
+        path,
+        data={"password": "brand-new-pass-9", "confirm": "brand-new-pass-9"},
+        follow_redirects=True,
+    )
     assert b"Your password is changed." in done.data
     reused = client.get(path)
     assert reused.status_code == 400
@@ -105,13 +109,17 @@ def test_changing_password_ends_other_sessions(app, client, make):
     login(client, advocate.email)
     login(other_device, advocate.email)
 
-    wrong = client.post("/password", data={"current_password": "nope", "new_password": "x",
-                                           "confirm": "x"})
+    wrong = client.post(
+        "/password", data={"current_password": "nope", "new_password": "x", "confirm": "x"}
+    )
     assert b"That is not your current password." in wrong.data
     changed = client.post(
         "/password",
-        data={"current_password": PASSWORD, "new_password": "fresh-password-7",
-              "confirm": "fresh-password-7"},
+        data={
+            "current_password": PASSWORD,
+            "new_password": "fresh-password-7",
+            "confirm": "fresh-password-7",
+        },
         follow_redirects=True,
     )
     assert b"Your other sessions are logged out." in changed.data

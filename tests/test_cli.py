@@ -13,8 +13,19 @@ def run(app, *args):
 
 def test_users_create_makes_a_login(app, make, session):
     account = make.account("Northwind Health")
-    result = run(app, "users", "create", "--email", " Ana@Northwind.example", "--password",
-                 "a-long-password-1", "--role", "advocate", "--account", "northwind health")
+    result = run(
+        app,
+        "users",
+        "create",
+        "--email",
+        " Ana@Northwind.example",
+        "--password",
+        "a-long-password-1",
+        "--role",
+        "advocate",
+        "--account",
+        "northwind health",
+    )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.email == "ana@northwind.example"))
     assert user.account_id == account.id
@@ -25,16 +36,33 @@ def test_users_create_makes_a_login(app, make, session):
 def test_users_create_refuses_bad_input_on_stderr(app, make, session):
     make.admin("taken@vouch.example")
     cases = [
-        (["--email", "x@example.com", "--password", "a-long-password-1", "--account", "Nope"],
-         "No account is named 'Nope'"),
-        (["--email", "not-an-email", "--password", "a-long-password-1", "--role", "admin"],
-         "is not a valid email address"),
-        (["--email", "taken@vouch.example", "--password", "a-long-password-1", "--role", "admin"],
-         "taken@vouch.example already has a login."),
-        (["--email", "y@example.com", "--password", "short", "--role", "admin"],
-         "Use at least 10 characters."),
-        (["--email", "z@example.com", "--password", "a-long-password-1", "--role", "advocate"],
-         "An advocate must belong to an account."),
+        (
+            ["--email", "x@example.com", "--password", "a-long-password-1", "--account", "Nope"],
+            "No account is named 'Nope'",
+        ),
+        (
+            ["--email", "not-an-email", "--password", "a-long-password-1", "--role", "admin"],
+            "is not a valid email address",
+        ),
+        (
+            [
+                "--email",
+                "taken@vouch.example",
+                "--password",
+                "a-long-password-1",
+                "--role",
+                "admin",
+            ],
+            "taken@vouch.example already has a login.",
+        ),
+        (
+            ["--email", "y@example.com", "--password", "short", "--role", "admin"],
+            "Use at least 10 characters.",
+        ),
+        (
+            ["--email", "z@example.com", "--password", "a-long-password-1", "--role", "advocate"],
+            "An advocate must belong to an account.",
+        ),
     ]
     for args, message in cases:
         result = run(app, "users", "create", *args)

@@ -49,8 +49,16 @@ def test_advocate_downloads_their_own_data_even_after_leaving(client, make):
     account = make.account("Northwind Health")
     advocate = make.advocate("ana@northwind.example", account=account)
     login(client, advocate.email)
-    client.post("/hub/profile", data={"name": "Ana Ruiz", "title": "Director", "job_level": "director",
-                                      "declines_gifts": "y", "gifts_note": "No gifts here"})
+    client.post(
+        "/hub/profile",
+        data={
+            "name": "Ana Ruiz",
+            "title": "Director",
+            "job_level": "director",
+            "declines_gifts": "y",
+            "gifts_note": "No gifts here",
+        },
+    )
     client.post("/hub/leave", data={"confirm": "y"})
 
     response = client.get("/hub/export.json")

@@ -16,8 +16,9 @@ def test_smtp_down_keeps_the_message_queued_with_its_error_then_retries(
     app, database_url, client, make, session, outbox
 ):
     client.post("/forgot", data={"email": make.advocate("ana@example.com").email})
-    smtp_down = make_test_app(database_url, MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1",
-                              MAIL_PORT=1)  # nothing listens on port 1
+    smtp_down = make_test_app(
+        database_url, MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=1
+    )  # nothing listens on port 1
     with smtp_down.app_context():
         report = deliver_due(smtp_down.extensions["vouch.sessionmaker"], _send_with_flask_mail)
     smtp_down.extensions["vouch.engine"].dispose()

@@ -39,8 +39,12 @@ def world(make):
         "manager": make.manager("mgr@matrix.example"),
         "admin": make.admin("adm@matrix.example"),
     }
-    values = {"account_id": account.id, "user_id": people["advocate"].id, "request_id": 1,
-              "token": "made-up-token"}
+    values = {
+        "account_id": account.id,
+        "user_id": people["advocate"].id,
+        "request_id": 1,
+        "token": "made-up-token",
+    }
     return values, people
 
 

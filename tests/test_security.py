@@ -12,8 +12,11 @@ from tests.factories import PASSWORD, login
 def strict_app(app, database_url):
     """The app as production runs it: CSRF on and rate limits enforced."""
     strict = make_test_app(
-        database_url, WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True,
-        LOGIN_LIMIT_PER_ACCOUNT="3 per minute", LOGIN_LIMIT_PER_IP="6 per minute",
+        database_url,
+        WTF_CSRF_ENABLED=True,
+        RATELIMIT_ENABLED=True,
+        LOGIN_LIMIT_PER_ACCOUNT="3 per minute",
+        LOGIN_LIMIT_PER_IP="6 per minute",
     )
     yield strict
     strict.extensions["vouch.engine"].dispose()
@@ -27,8 +30,9 @@ def test_forms_without_a_csrf_token_are_refused(strict_app, make):
     assert b"Your form expired or was sent from elsewhere." in refused.data
     page = client.get("/login").data.decode()
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    accepted = client.post("/login", data={"email": advocate.email, "password": PASSWORD,
-                                           "csrf_token": token})
+    accepted = client.post(
+        "/login", data={"email": advocate.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert accepted.status_code == 302
 
 

@@ -12,7 +12,7 @@ from portal.accounts.services import ProfileFields, update_profile
 from portal.auth import services
 from portal.config import settings
 from portal.db import get_session
-from portal.errors import DomainError
+from portal.errors import AlreadyHandled, DomainError
 from portal.hub import forms
 from portal.web import require_roles, show_error
 
@@ -42,13 +42,13 @@ def join():
         session = get_session()
         try:
             services.opt_in(session, settings(), current_user)
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            session.commit()
-            flash("Welcome to the hub! You can leave at any time from your profile.", "success")
+        except AlreadyHandled:  # a second click, or another tab, got there first
             return redirect(url_for("hub.home"))
-    previous = current_user.consents[-1] if current_user.consents else None
+        session.commit()
+        flash("Welcome to the hub! You can leave at any time from your profile.", "success")
+        return redirect(url_for("hub.home"))
+    left = [c for c in current_user.consents if c.opted_out_at is not None]
+    previous = left[-1] if left else None
     return render_template("hub/join.html", form=form, previous=previous)
 
 

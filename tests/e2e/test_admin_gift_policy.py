@@ -75,6 +75,7 @@ def test_admin_sets_no_gifts_policy_from_an_advocates_request(
     screenshot("admin-gift-policy-account")
 
     # The request is answered: the dashboard no longer lists it.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin", exact=True).click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Admin", exact=True).click()
     expect(requests).to_contain_text("No open requests.")
     expect(requests.get_by_role("row")).to_have_count(0)
