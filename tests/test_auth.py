@@ -1,6 +1,5 @@
 """Logging in and out, password reset and change, safe redirects."""
 
-
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
