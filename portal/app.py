@@ -9,7 +9,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from portal import config, db
-from portal.accounts.models import Role, User
+from portal.accounts.models import GiftPolicy, Role, User
 from portal.config import PROJECT_ROOT
 from portal.extensions import csrf, limiter, login_manager, mail
 
@@ -39,7 +39,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_cli(app)
     _register_core_routes(app)
     _register_error_pages(app)
-    app.jinja_env.globals.update(Role=Role, terms_version=config.TERMS_VERSION)
+    app.jinja_env.globals.update(
+        Role=Role, GiftPolicy=GiftPolicy, terms_version=config.TERMS_VERSION
+    )
     return app
 
 

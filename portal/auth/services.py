@@ -58,7 +58,7 @@ def invite_user(
     if role == Role.ADVOCATE and account is None:
         raise DomainError("Choose the account this advocate belongs to.", field="account_id")
     if user is None:
-        user = User(email=email, role=role, account=account)
+        user = User(email=email, role=role, account_id=account.id if account else None)
         with refuse_duplicates(session, DuplicateEmail(f"{email} was invited a moment ago.")):
             session.add(user)
     else:  # still pending: a fresh link, with what the latest invitation says
@@ -271,9 +271,12 @@ def opt_in(session: Session, settings: Settings, user: User) -> ConsentRecord:
         raise DomainError("Only advocates join the program.")
     if user.current_consent is not None:
         raise AlreadyHandled("You are already in the program.")
-    consent = ConsentRecord(user=user, terms_version=settings.terms_version, opted_in_at=utcnow())
+    consent = ConsentRecord(
+        user_id=user.id, terms_version=settings.terms_version, opted_in_at=utcnow()
+    )
     with refuse_duplicates(session, AlreadyHandled("You are already in the program.")):
         session.add(consent)
+    session.expire(user, ["consents"])
     return consent
 
 
