@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
+from sqlalchemy import select, text
 from werkzeug.exceptions import HTTPException
 
 from portal import config, db
@@ -47,8 +47,6 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 @login_manager.user_loader
 def _load_user(session_token: str) -> User | None:
-    from sqlalchemy import select
-
     user = db.get_session().scalar(select(User).where(User.session_token == session_token))
     return user if user is not None and user.active else None
 
