@@ -96,3 +96,34 @@ def test_healthz_reports_the_database(client):
     response = client.get("/healthz")
     assert response.json["status"] == "ok"
     assert response.json["database"] == "ok"
+
+
+def test_login_limits_are_shared_through_redis_when_configured(app, database_url, make):
+    """Two app servers on one Redis share the per-account allowance."""
+    import socket
+    import uuid
+
+    import redis
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("needs Redis at 127.0.0.1:6379")
+    settings = {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "RATELIMIT_KEY_PREFIX": f"vouch-test-{uuid.uuid4().hex}",
+        "LOGIN_LIMIT_PER_ACCOUNT": "2 per minute",
+    }
+    servers = [make_test_app(database_url, **settings) for _ in range(2)]
+    advocate = make.advocate()
+    first, second = (server.test_client() for server in servers)
+    assert login(first, advocate.email, "wrong-password", follow=False).status_code == 200
+    assert login(second, advocate.email, "wrong-password", follow=False).status_code == 200
+    assert login(first, advocate.email, PASSWORD, follow=False).status_code == 429
+    store = redis.Redis(host="127.0.0.1", port=6379)
+    keys = store.keys(f"*{settings['RATELIMIT_KEY_PREFIX']}*")
+    assert any(advocate.email.encode() in key for key in keys)
+    store.delete(*keys)
+    for server in servers:
+        server.extensions["vouch.engine"].dispose()
