@@ -12,6 +12,7 @@ from portal import config, db
 from portal.accounts.models import GiftPolicy, Role, User
 from portal.config import PROJECT_ROOT
 from portal.extensions import csrf, limiter, login_manager, mail
+from portal.markdown import render_markdown
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -28,13 +29,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
+    from challenges.views.authoring import bp as authoring_bp
+    from challenges.views.hub import bp as play_bp
+    from challenges.views.review import bp as review_bp
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.cli import register_cli
     from portal.hub.views import bp as hub_bp
     from portal.manage.views import bp as manage_bp
 
-    for blueprint in (auth_bp, hub_bp, manage_bp, admin_bp):
+    for blueprint in (auth_bp, hub_bp, manage_bp, admin_bp, authoring_bp, review_bp, play_bp):
         app.register_blueprint(blueprint)
     register_cli(app)
     _register_core_routes(app)
@@ -42,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.jinja_env.globals.update(
         Role=Role, GiftPolicy=GiftPolicy, terms_version=config.TERMS_VERSION
     )
+    app.jinja_env.filters["markdown"] = render_markdown
     return app
 
 

@@ -22,6 +22,8 @@ class Settings:
     terms_version: str = TERMS_VERSION
     invite_ttl_days: int = 7
     reset_ttl_seconds: int = 3600
+    upload_dir: str = "instance/uploads"
+    max_upload_bytes: int = 5 * 1024 * 1024
 
 
 def load(app: Flask, overrides: dict | None) -> None:
@@ -51,7 +53,11 @@ def load(app: Flask, overrides: dict | None) -> None:
         LOGIN_LIMIT_PER_IP=env.get("LOGIN_LIMIT_PER_IP", "30 per minute"),
         LOGIN_LIMIT_PER_ACCOUNT=env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        # evidence files are limited to MAX_UPLOAD_MB each (a field error says so); a request
+        # beyond MAX_CONTENT_LENGTH is refused outright with the 413 page
+        UPLOAD_DIR=env.get("UPLOAD_DIR") or str(instance / "uploads"),
+        MAX_UPLOAD_MB=int(env.get("MAX_UPLOAD_MB", "5")),
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     if overrides:
         app.config.update(overrides)
@@ -68,4 +74,9 @@ def _instance_secret(instance: Path) -> str:
 
 def settings() -> Settings:
     config = current_app.config
-    return Settings(secret_key=config["SECRET_KEY"], public_url=config["PUBLIC_URL"].rstrip("/"))
+    return Settings(
+        secret_key=config["SECRET_KEY"],
+        public_url=config["PUBLIC_URL"].rstrip("/"),
+        upload_dir=config["UPLOAD_DIR"],
+        max_upload_bytes=config["MAX_UPLOAD_MB"] * 1024 * 1024,
+    )

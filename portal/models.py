@@ -1,5 +1,13 @@
 """Every model, imported in one place so Base.metadata is complete (Alembic, tests)."""
 
+from challenges.models import (  # noqa: F401
+    AdvocateGroup,
+    Challenge,
+    ProgramSettings,
+    Submission,
+    ThankYou,
+)
+from points.models import LedgerEntry, PointsBalance  # noqa: F401
 from portal.accounts.models import (  # noqa: F401
     Account,
     AuditEvent,

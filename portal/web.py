@@ -26,6 +26,16 @@ def require_roles(blueprint: Blueprint, *roles: Role, exempt: tuple[str, ...] = 
         return None
 
 
+def require_membership(blueprint: Blueprint, open_to_all: tuple[str, ...] = ()) -> None:
+    """Advocates who have not opted in (or have left) see only the page that lets them join."""
+
+    @blueprint.before_request
+    def _members_only():
+        if request.endpoint not in open_to_all and not current_user.opted_in:
+            return redirect(url_for("hub.join"))
+        return None
+
+
 def show_error(form: FlaskForm | None, error: DomainError) -> None:
     """Put the message beside its field when the form has it, else flash it."""
     if form is not None and error.field and error.field in form:

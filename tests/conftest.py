@@ -15,6 +15,7 @@ from portal.cli import alembic_config
 from portal.db import Base, make_engine
 from portal.models import OutboxMessage
 from tests import factories
+from tests.factories import SETTINGS
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -66,6 +67,7 @@ def make_test_app(database_url: str, **overrides):
         "RATELIMIT_ENABLED": False,
         "MAIL_CONSOLE": False,
         "MAIL_SUPPRESS_SEND": True,
+        "UPLOAD_DIR": SETTINGS.upload_dir,
     }
     config.update(overrides)
     return create_app(config)
@@ -91,10 +93,17 @@ def _empty_all_tables(app) -> None:
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
+        else:  # SQLite has no TRUNCATE: lift the append-only triggers while emptying
+            triggers = connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            ).all()
+            for name, _sql in triggers:
+                connection.exec_driver_sql(f"DROP TRIGGER {name}")
             connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             for table in tables:
                 connection.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 - our own names
+            for _name, sql in triggers:
+                connection.exec_driver_sql(sql)
 
 
 @pytest.fixture

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import itertools
 import re
+import tempfile
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from challenges.authoring import ChallengeFields, create_challenge, publish_challenge
+from challenges.models import Challenge, Submission
+from challenges.services import submit
 from portal.accounts.models import Account, GiftPolicy, Role, User
 from portal.accounts.services import AccountFields, create_account, create_user, set_gift_policy
 from portal.auth.services import opt_in
@@ -16,11 +20,77 @@ from portal.extensions import mail
 from portal.mail.services import deliver_due
 
 PASSWORD = "correct-horse-battery"
-SETTINGS = Settings(secret_key="test-secret-key", public_url="http://vouch.test")
+SETTINGS = Settings(
+    secret_key="test-secret-key",
+    public_url="http://vouch.test",
+    upload_dir=tempfile.mkdtemp(prefix="vouch-uploads-"),
+)
 _numbers = itertools.count(1)
+# the smallest valid PNG: 1x1 transparent pixel
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082"
+)
 
 
-class Factory:
+DEFAULT_CONFIG = {
+    "review": {"review_site": "g2"},
+    "webinar": {"event_role": "attend", "attendance_code": "BLUE-42"},
+    "reference_call": {"arranged_by": "Maya Patel"},
+    "social_share": {"share_url": "https://vouch.example/blog/launch"},
+    "survey": {"question": "What do you use us for?"},
+    "content": {"content_url": "https://vouch.example/guide"},
+}
+
+EVIDENCE = {
+    "review": {"review_url": "https://www.g2.com/products/vouch/reviews/1", "disclosed": True},
+    "webinar": {},
+    "reference_call": {"availability": "Tuesdays after 2pm"},
+    "case_study": {"notes": "Interviewed with the writer"},
+    "video": {"notes": "Recorded a 2 minute clip"},
+    "social_share": {"post_url": "https://www.linkedin.com/posts/1"},
+    "referral": {"name": "Jo Park", "email": "jo@contoso.example", "company": "Contoso"},
+    "survey": {"answer": "Support tickets"},
+    "content": {"done": True},
+}
+
+
+class ChallengeFactory:
+    def challenge(
+        self, type: str = "survey", title: str = "", publish: bool = True, **fields
+    ) -> Challenge:
+        manager = fields.pop("manager", None) or self.manager()
+        config = {**DEFAULT_CONFIG.get(type, {}), **fields.pop("config", {})}
+        fields.setdefault("points", 50)
+        fields.setdefault("evidence_required", False)
+        challenge = create_challenge(
+            self.session,
+            manager,
+            ChallengeFields(
+                type=type, title=title or f"{type} {next(_numbers)}", config=config, **fields
+            ),
+        )
+        if publish:
+            publish_challenge(self.session, manager, challenge.id)
+        self.session.commit()
+        return challenge
+
+    def submission(
+        self, challenge: Challenge, advocate: User | None = None, **evidence
+    ) -> Submission:
+        advocate = advocate or self.advocate()
+        made = submit(
+            self.session,
+            SETTINGS,
+            advocate,
+            challenge.id,
+            {**EVIDENCE.get(challenge.type, {}), **evidence},
+        )
+        self.session.commit()
+        return made
+
+
+class Factory(ChallengeFactory):
     def __init__(self, session: Session):
         self.session = session
 

@@ -1,8 +1,12 @@
 """Every registered route, as anonymous, advocate, manager and admin, against the role matrix."""
 
-import pytest
+from pathlib import Path
 
-from tests.factories import login
+import pytest
+from sqlalchemy import select
+
+from challenges.models import AdvocateGroup
+from tests.factories import PNG, SETTINGS, login
 
 ROLES = ("anonymous", "advocate", "manager", "admin")
 LOGIN = "login"  # a redirect to the login page
@@ -21,6 +25,9 @@ MATRIX = {
     "hub.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
     "manage.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
     "admin.": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
+    "authoring.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "review.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "play.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
 }
 
 
@@ -39,13 +46,40 @@ def world(make):
         "manager": make.manager("mgr@matrix.example"),
         "admin": make.admin("adm@matrix.example"),
     }
+    challenge = make.challenge("review", manager=people["manager"])
+    submission = make.submission(challenge, people["advocate"])
+    attach_evidence_file(make.session, submission)
+    make.session.commit()
+    group = make.session.scalar(select(AdvocateGroup)) or _group(make, people["advocate"])
+    approved = make.submission(make.challenge("survey"), people["advocate"])
     values = {
         "account_id": account.id,
         "user_id": people["advocate"].id,
         "request_id": 1,
         "token": "made-up-token",
+        "challenge_id": challenge.id,
+        "submission_id": submission.id,
+        "group_id": group.id,
+        "thank_you_id": approved.thank_you.id,
     }
     return values, people
+
+
+def _group(make, advocate):
+    group = AdvocateGroup(name="Matrix group", members=[advocate])
+    make.session.add(group)
+    make.session.commit()
+    return group
+
+
+def attach_evidence_file(session, submission):
+    path = Path(SETTINGS.upload_dir) / "matrix.png"
+    path.write_bytes(PNG)
+    submission.file_key, submission.file_name, submission.file_type = (
+        "matrix.png",
+        "review.png",
+        "image/png",
+    )
 
 
 def routes(app):

@@ -19,7 +19,7 @@ from portal.accounts.models import (
     new_session_token,
 )
 from portal.accounts.passwords import check_strength, hash_password
-from portal.db import refuse_duplicates, utcnow
+from portal.db import Base, refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, DuplicateEmail, LastAdmin, NotFound
 
 
@@ -43,7 +43,7 @@ def record_audit(
     session: Session,
     actor: User | None,
     action: str,
-    target: Account | User | None,
+    target: Base | None,
     summary: str,
     **details,
 ) -> AuditEvent:

@@ -7,6 +7,9 @@ import json
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from challenges.queries import offers_for, pending_count, type_filter_choices
+from challenges.types import REGISTRY
+from points.services import balance_of
 from portal.accounts.models import Role
 from portal.accounts.services import ProfileFields, update_profile
 from portal.auth import services
@@ -14,23 +17,26 @@ from portal.config import settings
 from portal.db import get_session
 from portal.errors import AlreadyHandled, DomainError
 from portal.hub import forms
-from portal.web import require_roles, show_error
+from portal.web import require_membership, require_roles, show_error
 
 bp = Blueprint("hub", __name__, url_prefix="/hub")
 require_roles(bp, Role.ADVOCATE)
-OPEN_TO_NON_MEMBERS = ("hub.join", "hub.export")
-
-
-@bp.before_request
-def _members_only():
-    if request.endpoint not in OPEN_TO_NON_MEMBERS and not current_user.opted_in:
-        return redirect(url_for("hub.join"))
-    return None
+require_membership(bp, open_to_all=("hub.join", "hub.export"))
 
 
 @bp.get("/")
 def home():
-    return render_template("hub/home.html")
+    session = get_session()
+    type_key = request.args.get("type", "")
+    type_key = type_key if type_key in REGISTRY else ""
+    return render_template(
+        "hub/home.html",
+        offers=offers_for(session, current_user, type_key),
+        type_key=type_key,
+        type_choices=type_filter_choices(),
+        balance=balance_of(session, current_user.id),
+        pending=pending_count(session, current_user.id),
+    )
 
 
 @bp.route("/join", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, render_template
 from flask_login import current_user
 
+from challenges import queries, thanks
 from portal.accounts.models import Role
 from portal.accounts.queries import account_choices, accounts_with_member_counts
 from portal.accounts.services import get_account
@@ -21,8 +22,15 @@ require_roles(bp, Role.MANAGER, Role.ADMIN)
 
 @bp.get("/")
 def dashboard():
+    session = get_session()
     return render_template(
-        "manage/dashboard.html", accounts=accounts_with_member_counts(get_session())
+        "manage/dashboard.html",
+        accounts=accounts_with_member_counts(session),
+        pending=queries.pending_count(session),
+        thanks_owed=thanks.open_count(session),
+        share=thanks.thanked_within_a_week(session),
+        near_cap=queries.advocates_near_cap(session),
+        live=queries.live_count(session),
     )
 
 

@@ -1,0 +1,1 @@
+"""Challenges: types, targeting, submissions, review and thank-yous."""

@@ -1,0 +1,307 @@
+"""Services for program managers: challenges, the groups they target, program settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from challenges.models import (
+    AdvocateGroup,
+    Challenge,
+    ChallengeStatus,
+    LimitKind,
+    Period,
+    ProgramSettings,
+    Submission,
+)
+from challenges.types import challenge_type
+from portal.accounts.models import JobLevel, Role, User
+from portal.accounts.services import normalise_email, record_audit
+from portal.db import refuse_duplicates, utcnow
+from portal.errors import AlreadyHandled, DomainError, NotFound
+
+
+@dataclass
+class ChallengeFields:
+    type: str
+    title: str
+    body: str = ""
+    points: int = 0
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    limit_kind: str = LimitKind.ONCE
+    limit_count: int = 1
+    limit_period: str = Period.MONTH
+    cap: int | None = None
+    approval: str = ""
+    evidence_required: bool = True
+    points_visible: bool = True
+    config: dict = field(default_factory=dict)
+    group_ids: list[int] = field(default_factory=list)
+
+
+def get_challenge(session: Session, challenge_id: int) -> Challenge:
+    challenge = session.get(Challenge, challenge_id)
+    if challenge is None:
+        raise NotFound("There is no such challenge.")
+    return challenge
+
+
+def create_challenge(session: Session, manager: User, fields: ChallengeFields) -> Challenge:
+    challenge = Challenge(created_by_id=manager.id, config={})
+    _apply(session, challenge, fields)
+    session.add(challenge)
+    session.flush()
+    record_audit(session, manager, "challenge.create", challenge, f"Drafted “{challenge.title}”")
+    return challenge
+
+
+def update_challenge(
+    session: Session, manager: User, challenge_id: int, fields: ChallengeFields
+) -> Challenge:
+    """Edit at any time; submissions already approved keep the points they were given."""
+    challenge = get_challenge(session, challenge_id)
+    if fields.type != challenge.type and _has_submissions(session, challenge.id):
+        raise DomainError("The type can't change once advocates have submitted.", "type")
+    if fields.cap is not None and fields.cap < challenge.taken:
+        raise DomainError(
+            f"{challenge.taken} places are already taken; the cap can't be lower.", "cap"
+        )
+    _apply(session, challenge, fields)
+    challenge.updated_at = utcnow()
+    session.flush()
+    record_audit(session, manager, "challenge.update", challenge, f"Edited “{challenge.title}”")
+    return challenge
+
+
+def _has_submissions(session: Session, challenge_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(Submission.challenge_id == challenge_id))))
+
+
+def _apply(session: Session, challenge: Challenge, fields: ChallengeFields) -> None:
+    kind = challenge_type(fields.type)
+    title = fields.title.strip()
+    if not title:
+        raise DomainError("Give the challenge a title.", "title")
+    if fields.points < 0:
+        raise DomainError("Points can't be negative.", "points")
+    approval = fields.approval or kind.default_approval
+    if approval not in kind.approvals:
+        modes = " or ".join(mode.value for mode in kind.approvals)
+        raise DomainError(f"{kind.label} challenges are approved: {modes}.", "approval")
+    starts_at = fields.starts_at or challenge.starts_at or utcnow()
+    if fields.ends_at is not None and fields.ends_at <= starts_at:
+        raise DomainError("The end must come after the start.", "ends_at")
+    if fields.limit_kind == LimitKind.TIMES and fields.limit_count < 1:
+        raise DomainError("Allow at least one completion.", "limit_count")
+    groups = []
+    if fields.group_ids:
+        groups = list(
+            session.scalars(select(AdvocateGroup).where(AdvocateGroup.id.in_(fields.group_ids)))
+        )
+        if len(groups) != len(set(fields.group_ids)):
+            raise DomainError("One of those groups no longer exists.", "group_ids")
+    challenge.type = kind.key
+    challenge.title = title
+    challenge.body = fields.body
+    challenge.points = fields.points
+    challenge.starts_at = starts_at
+    challenge.ends_at = fields.ends_at
+    challenge.limit_kind = fields.limit_kind
+    challenge.limit_count = fields.limit_count if fields.limit_kind == LimitKind.TIMES else 1
+    challenge.limit_period = fields.limit_period
+    challenge.cap = fields.cap
+    challenge.approval = approval
+    challenge.evidence_required = fields.evidence_required
+    challenge.points_visible = fields.points_visible
+    challenge.config = kind.clean_config(fields.config)
+    challenge.groups = groups
+
+
+def _move(
+    session: Session, challenge_id: int, to: ChallengeStatus, allowed_from: tuple[str, ...]
+) -> Challenge:
+    challenge = get_challenge(session, challenge_id)
+    values = {"status": to, "updated_at": utcnow()}
+    if to == ChallengeStatus.PUBLISHED:
+        values["published_at"] = utcnow()
+    moved = session.execute(
+        update(Challenge)
+        .where(Challenge.id == challenge_id, Challenge.status.in_(allowed_from))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        raise AlreadyHandled(f"“{challenge.title}” is already {challenge.status}.")
+    session.refresh(challenge)
+    return challenge
+
+
+def publish_challenge(session: Session, manager: User, challenge_id: int) -> Challenge:
+    challenge = _move(
+        session, challenge_id, ChallengeStatus.PUBLISHED, (ChallengeStatus.DRAFT, "archived")
+    )
+    record_audit(session, manager, "challenge.publish", challenge, f"Published “{challenge.title}”")
+    return challenge
+
+
+def archive_challenge(session: Session, manager: User, challenge_id: int) -> Challenge:
+    challenge = _move(
+        session, challenge_id, ChallengeStatus.ARCHIVED, (ChallengeStatus.DRAFT, "published")
+    )
+    record_audit(session, manager, "challenge.archive", challenge, f"Archived “{challenge.title}”")
+    return challenge
+
+
+def duplicate_challenge(session: Session, manager: User, challenge_id: int) -> Challenge:
+    """A draft copy with the same settings and targeting, and no submissions."""
+    original = get_challenge(session, challenge_id)
+    copy = Challenge(
+        type=original.type,
+        title=f"Copy of {original.title}"[:200],
+        body=original.body,
+        points=original.points,
+        ends_at=None,
+        limit_kind=original.limit_kind,
+        limit_count=original.limit_count,
+        limit_period=original.limit_period,
+        cap=original.cap,
+        approval=original.approval,
+        evidence_required=original.evidence_required,
+        points_visible=original.points_visible,
+        config=dict(original.config),
+        groups=list(original.groups),
+        created_by_id=manager.id,
+    )
+    session.add(copy)
+    session.flush()
+    record_audit(
+        session, manager, "challenge.duplicate", copy, f"Copied “{original.title}” to a new draft"
+    )
+    return copy
+
+
+# --- groups -------------------------------------------------------------------------------
+
+
+@dataclass
+class GroupFields:
+    name: str
+    description: str = ""
+    segment: str = ""
+    industry: str = ""
+    region: str = ""
+    job_level: str = ""
+    member_emails: str = ""  # one per line or comma-separated
+
+
+def get_group(session: Session, group_id: int) -> AdvocateGroup:
+    group = session.get(AdvocateGroup, group_id)
+    if group is None:
+        raise NotFound("There is no such group.")
+    return group
+
+
+def save_group(
+    session: Session, manager: User, fields: GroupFields, group_id: int | None = None
+) -> AdvocateGroup:
+    group = get_group(session, group_id) if group_id else AdvocateGroup()
+    name = fields.name.strip()
+    if not name:
+        raise DomainError("Give the group a name.", "name")
+    if fields.job_level and fields.job_level not in set(JobLevel):
+        raise DomainError("Choose a job level from the list.", "job_level")
+    group.name = name
+    group.description = fields.description.strip()
+    group.segment = fields.segment.strip()
+    group.industry = fields.industry.strip()
+    group.region = fields.region.strip()
+    group.job_level = fields.job_level
+    group.members = _advocates_by_email(session, fields.member_emails)
+    if not group.members and not group.rules:
+        raise DomainError(
+            "Add members, or at least one rule, so the group has someone in it.", "member_emails"
+        )
+    with refuse_duplicates(session, DomainError("A group with that name exists.", "name")):
+        session.add(group)
+        session.flush()
+    record_audit(session, manager, "group.save", group, f"Saved group “{group.name}”")
+    return group
+
+
+def _advocates_by_email(session: Session, text: str) -> list[User]:
+    emails = [part for part in text.replace(",", "\n").split() if part.strip()]
+    wanted = []
+    for raw in emails:
+        email = normalise_email(raw)
+        if email not in wanted:
+            wanted.append(email)
+    if not wanted:
+        return []
+    found = {
+        user.email: user
+        for user in session.scalars(
+            select(User).where(User.email.in_(wanted), User.role == Role.ADVOCATE)
+        )
+    }
+    missing = [email for email in wanted if email not in found]
+    if missing:
+        raise DomainError(f"No advocate has the address {', '.join(missing)}.", "member_emails")
+    return [found[email] for email in wanted]
+
+
+# --- program settings ---------------------------------------------------------------------
+
+DEFAULT_THANK_YOU = (
+    "Hi {name},\n\n"
+    "Thank you for {what}. Advocates like you are the best thing that happens to our "
+    "customers' prospects, and we noticed.\n\n"
+    "With gratitude,\n{sender}"
+)
+
+
+def program_settings(session: Session) -> ProgramSettings:
+    row = session.get(ProgramSettings, 1)
+    if row is None:
+        row = ProgramSettings(id=1, thank_you_template=DEFAULT_THANK_YOU)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # another request created it first
+            row = session.get(ProgramSettings, 1)
+    return row
+
+
+def update_program_settings(
+    session: Session,
+    manager: User,
+    per_advocate: int,
+    per_account: int,
+    window_days: int,
+    thank_you_template: str,
+) -> ProgramSettings:
+    if per_advocate < 1 or per_account < 1 or window_days < 1:
+        raise DomainError("Caps and the window must be at least 1.")
+    if per_account < per_advocate:
+        raise DomainError(
+            "The account cap can't be below the advocate cap.", "high_effort_per_account"
+        )
+    row = program_settings(session)
+    row.high_effort_per_advocate = per_advocate
+    row.high_effort_per_account = per_account
+    row.high_effort_window_days = window_days
+    row.thank_you_template = thank_you_template.strip() or DEFAULT_THANK_YOU
+    row.updated_at = utcnow()
+    record_audit(
+        session,
+        manager,
+        "program.settings",
+        None,
+        f"High-effort caps: {per_advocate} per advocate, {per_account} per account, "
+        f"per {window_days} days",
+    )
+    return row

@@ -1,0 +1,69 @@
+"""Evidence files: images or PDF only, size limited, kept outside static/ under a random name."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from portal.config import Settings
+from portal.errors import DomainError
+
+# what the first bytes must be, whatever the name or the browser claims
+SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+    b"GIF87a": ("image/gif", ".gif"),
+    b"GIF89a": ("image/gif", ".gif"),
+    b"%PDF-": ("application/pdf", ".pdf"),
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    name: str
+    content_type: str
+
+
+def sniff(content: bytes) -> tuple[str, str] | None:
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return next((kind for magic, kind in SIGNATURES.items() if content.startswith(magic)), None)
+
+
+def check_upload(settings: Settings, upload: Upload) -> tuple[str, str]:
+    limit_mb = settings.max_upload_bytes // (1024 * 1024)
+    if not upload.content:
+        raise DomainError("The file is empty.", "file")
+    if len(upload.content) > settings.max_upload_bytes:
+        size_mb = len(upload.content) / (1024 * 1024)
+        raise DomainError(f"The file is {size_mb:.1f} MB; the limit is {limit_mb} MB.", "file")
+    kind = sniff(upload.content)
+    if kind is None:
+        raise DomainError("Attach an image (PNG, JPEG, GIF, WebP) or a PDF.", "file")
+    return kind
+
+
+def store(settings: Settings, upload: Upload) -> StoredFile:
+    content_type, extension = check_upload(settings, upload)
+    folder = Path(settings.upload_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(16) + extension
+    (folder / key).write_bytes(upload.content)
+    name = Path(upload.filename or "evidence").name[:200] or "evidence"
+    return StoredFile(key=key, name=name, content_type=content_type)
+
+
+def discard(settings: Settings, key: str) -> None:
+    (Path(settings.upload_dir) / key).unlink(missing_ok=True)
+
+
+def path_of(settings: Settings, key: str) -> Path:
+    return Path(settings.upload_dir) / Path(key).name

@@ -1,0 +1,50 @@
+"""Per-advocate limits as slots: each active submission holds one, under a unique key.
+
+A challenge done "once" has the single slot "1"; "N times" has slots "1".."N"; "once per
+month" has one slot per calendar month ("2026-11"). A rejected or withdrawn submission
+gives its slot back, so the advocate may try again while the limit allows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from challenges.models import Challenge, LimitKind, Period
+
+
+def period_key(period: str, when: datetime) -> str:
+    if period == Period.WEEK:
+        year, week, _ = when.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == Period.MONTH:
+        return f"{when.year}-{when.month:02d}"
+    if period == Period.QUARTER:
+        return f"{when.year}-Q{(when.month - 1) // 3 + 1}"
+    return str(when.year)
+
+
+def free_slot(challenge: Challenge, taken: set[str], now: datetime) -> str | None:
+    """The slot a new submission would take, or None when the advocate's limit is used up."""
+    if challenge.limit_kind == LimitKind.PER_PERIOD:
+        candidates = [period_key(challenge.limit_period, now)]
+    elif challenge.limit_kind == LimitKind.TIMES:
+        candidates = [str(n) for n in range(1, challenge.limit_count + 1)]
+    else:
+        candidates = ["1"]
+    return next((slot for slot in candidates if slot not in taken), None)
+
+
+def describe_limit(challenge: Challenge) -> str:
+    if challenge.limit_kind == LimitKind.PER_PERIOD:
+        return f"once a {challenge.limit_period}"
+    if challenge.limit_kind == LimitKind.TIMES:
+        return f"up to {challenge.limit_count} times"
+    return "once"
+
+
+def limit_reached_message(challenge: Challenge) -> str:
+    if challenge.limit_kind == LimitKind.PER_PERIOD:
+        return f"You can do this challenge once a {challenge.limit_period}; come back next one."
+    if challenge.limit_kind == LimitKind.TIMES:
+        return f"You have done this challenge the most times allowed ({challenge.limit_count})."
+    return "You have already done this challenge."

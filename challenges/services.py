@@ -1,0 +1,450 @@
+"""Submissions and their review: the only code that changes them.
+
+Limits and caps are kept by the database: a submission takes a limit slot under a unique
+key, a place under the challenge's cap by a conditional update of `taken`, and every
+review is a conditional update from `pending`, so a lost race is a clear refusal, not a
+second award.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from challenges import files
+from challenges.authoring import program_settings
+from challenges.limits import free_slot, limit_reached_message
+from challenges.models import (
+    ACTIVE,
+    AdvocateGroup,
+    Challenge,
+    ChallengeStatus,
+    Submission,
+    SubmissionStatus,
+    ThankYou,
+)
+from challenges.types import challenge_type
+from points.models import EntrySource
+from points.services import award
+from portal.accounts.models import Account, Role, User
+from portal.accounts.services import record_audit
+from portal.config import Settings
+from portal.db import refuse_duplicates, utcnow
+from portal.errors import AlreadyHandled, DomainError, NotFound
+from portal.mail.services import queue_email
+
+
+class LimitReached(DomainError):
+    pass
+
+
+class ChallengeClosed(DomainError):
+    pass
+
+
+class AlreadyReviewed(AlreadyHandled):
+    pass
+
+
+def is_open(challenge: Challenge, now: datetime) -> bool:
+    return (
+        challenge.status == ChallengeStatus.PUBLISHED
+        and challenge.starts_at <= now
+        and (challenge.ends_at is None or challenge.ends_at > now)
+    )
+
+
+def targets(challenge: Challenge, advocate: User) -> bool:
+    return not challenge.groups or any(group.includes(advocate) for group in challenge.groups)
+
+
+def active_slots(session: Session, advocate_id: int, challenge_id: int) -> set[str]:
+    return set(
+        session.scalars(
+            select(Submission.slot).where(
+                Submission.advocate_id == advocate_id,
+                Submission.challenge_id == challenge_id,
+                Submission.slot.is_not(None),
+            )
+        )
+    )
+
+
+# --- high-effort asks ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AskCount:
+    advocate: int
+    account: int
+    advocate_cap: int
+    account_cap: int
+    window_days: int
+
+    @property
+    def capped(self) -> bool:
+        return self.advocate >= self.advocate_cap or self.account >= self.account_cap
+
+
+def high_effort_asks(session: Session, advocate: User, now: datetime) -> AskCount:
+    """Big asks (pending or approved, or logged by staff) in the rolling window."""
+    settings = program_settings(session)
+    since = now - timedelta(days=settings.high_effort_window_days)
+    counted = select(func.count()).where(
+        Submission.high_effort,
+        Submission.status.in_(ACTIVE),
+        Submission.created_at >= since,
+    )
+    return AskCount(
+        advocate=session.scalar(counted.where(Submission.advocate_id == advocate.id)),
+        account=session.scalar(counted.where(Submission.account_id == advocate.account_id)),
+        advocate_cap=settings.high_effort_per_advocate,
+        account_cap=settings.high_effort_per_account,
+        window_days=settings.high_effort_window_days,
+    )
+
+
+def _check_high_effort_cap(session: Session, advocate: User, now: datetime) -> None:
+    # The account row lock serialises big asks across the account's advocates (PostgreSQL;
+    # SQLite's BEGIN IMMEDIATE already serialises every write transaction).
+    session.execute(select(Account.id).where(Account.id == advocate.account_id).with_for_update())
+    asks = high_effort_asks(session, advocate, now)
+    if asks.advocate >= asks.advocate_cap:
+        raise LimitReached(
+            f"You have already helped with {asks.advocate} big asks in the last "
+            f"{asks.window_days} days. Thank you! We won't ask for more just now."
+        )
+    if asks.account >= asks.account_cap:
+        raise LimitReached(
+            f"Your company has helped with {asks.account} big asks in the last "
+            f"{asks.window_days} days, the most we ask of one customer."
+        )
+
+
+# --- submitting ---------------------------------------------------------------------------
+
+
+def submit(
+    session: Session,
+    settings: Settings,
+    advocate: User,
+    challenge_id: int,
+    evidence: dict,
+    upload: files.Upload | None = None,
+    now: datetime | None = None,
+) -> Submission:
+    """Complete a challenge; auto-approved types are approved (and awarded) at once."""
+    now = now or utcnow()
+    challenge = session.get(Challenge, challenge_id)
+    if challenge is None or challenge.status == ChallengeStatus.DRAFT:
+        raise NotFound("There is no such challenge.")
+    if not is_open(challenge, now):
+        raise ChallengeClosed(f"“{challenge.title}” is closed.")
+    if advocate.role != Role.ADVOCATE or not advocate.opted_in:
+        raise DomainError("Only members of the hub can complete challenges.")
+    if not targets(challenge, advocate):
+        raise ChallengeClosed(f"“{challenge.title}” is not open to you.")
+    kind = challenge.kind
+    cleaned = kind.clean_evidence(
+        challenge, {**evidence, "own_company": advocate.account.name}, upload is not None
+    )
+    if upload is not None:
+        files.check_upload(settings, upload)
+    high_effort = kind.is_high_effort(challenge.config)
+    if high_effort:
+        _check_high_effort_cap(session, advocate, now)
+    slot = free_slot(challenge, active_slots(session, advocate.id, challenge.id), now)
+    if slot is None:
+        raise LimitReached(limit_reached_message(challenge))
+    _take_place(session, challenge)
+
+    submission = Submission(
+        challenge_id=challenge.id,
+        advocate_id=advocate.id,
+        account_id=advocate.account_id,
+        type=challenge.type,
+        high_effort=high_effort,
+        slot=slot,
+        evidence=cleaned,
+        created_at=now,
+    )
+    with refuse_duplicates(session, LimitReached(limit_reached_message(challenge))):
+        session.add(submission)
+        session.flush()
+    if upload is not None:
+        stored = files.store(settings, upload)
+        submission.file_key, submission.file_name = stored.key, stored.name
+        submission.file_type = stored.content_type
+    if kind.auto_approves(challenge, cleaned):
+        approve(session, settings, None, submission.id)
+    return submission
+
+
+def _take_place(session: Session, challenge: Challenge) -> None:
+    taken = session.execute(
+        update(Challenge)
+        .where(
+            Challenge.id == challenge.id,
+            Challenge.status == ChallengeStatus.PUBLISHED,
+            (Challenge.cap.is_(None)) | (Challenge.taken < Challenge.cap),
+        )
+        .values(taken=Challenge.taken + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        raise ChallengeClosed(
+            f"All {challenge.cap} places on “{challenge.title}” have been taken."
+            if challenge.cap
+            else f"“{challenge.title}” is closed."
+        )
+
+
+def _give_back_place(session: Session, submission: Submission) -> None:
+    if submission.challenge_id is not None:
+        session.execute(
+            update(Challenge)
+            .where(Challenge.id == submission.challenge_id, Challenge.taken > 0)
+            .values(taken=Challenge.taken - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def own_submission(session: Session, advocate: User, submission_id: int) -> Submission:
+    submission = session.get(Submission, submission_id)
+    if submission is None or submission.advocate_id != advocate.id:
+        raise NotFound("There is no such submission of yours.")
+    return submission
+
+
+def withdraw(session: Session, advocate: User, submission_id: int) -> Submission:
+    submission = own_submission(session, advocate, submission_id)
+    _leave_pending(session, submission, SubmissionStatus.WITHDRAWN, reviewer=None, reason="")
+    _give_back_place(session, submission)
+    return submission
+
+
+def confirm_attendance(
+    session: Session, settings: Settings, advocate: User, submission_id: int, code: str
+) -> Submission:
+    """An RSVP'd advocate enters the code announced at the event: confirmed at once."""
+    submission = own_submission(session, advocate, submission_id)
+    challenge = submission.challenge
+    if challenge is None or submission.type != "webinar":
+        raise DomainError("Only event RSVPs take an attendance code.")
+    if submission.status != SubmissionStatus.PENDING:
+        raise AlreadyReviewed("This RSVP has already been reviewed.")
+    evidence = challenge.kind.clean_evidence(challenge, {"attendance_code": code}, False)
+    if "attendance_code" not in evidence:
+        raise DomainError("Enter the attendance code.", "attendance_code")
+    submission.evidence = evidence
+    return approve(session, settings, None, submission.id)
+
+
+# --- review -------------------------------------------------------------------------------
+
+
+def _leave_pending(
+    session: Session,
+    submission: Submission,
+    to: SubmissionStatus,
+    reviewer: User | None,
+    reason: str,
+    points: int | None = None,
+) -> None:
+    values = {
+        "status": to,
+        "reviewer_id": reviewer.id if reviewer else None,
+        "reviewed_at": utcnow(),
+        "reason": reason,
+    }
+    if to == SubmissionStatus.APPROVED:
+        values["points_awarded"] = points
+    else:
+        values["slot"] = None  # give the advocate's limit slot back
+    moved = session.execute(
+        update(Submission)
+        .where(Submission.id == submission.id, Submission.status == SubmissionStatus.PENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(submission)
+    if not moved:
+        who = f" by {submission.reviewer.display_name}" if submission.reviewer else ""
+        raise AlreadyReviewed(f"Already reviewed: this submission was {submission.status}{who}.")
+
+
+def approve(
+    session: Session, settings: Settings, reviewer: User | None, submission_id: int, note: str = ""
+) -> Submission:
+    """Approve, award the challenge's current points once, and owe the advocate a thank-you."""
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound("There is no such submission.")
+    points = submission.challenge.points if submission.challenge else 0
+    _leave_pending(session, submission, SubmissionStatus.APPROVED, reviewer, note, points)
+    _reward(session, settings, submission, reviewer)
+    return submission
+
+
+def _reward(
+    session: Session, settings: Settings, submission: Submission, reviewer: User | None
+) -> None:
+    if submission.points_awarded:
+        award(
+            session,
+            submission.advocate,
+            submission.points_awarded,
+            key=f"submission:{submission.id}",
+            source=EntrySource.SUBMISSION,
+            source_id=submission.id,
+            note=submission.title,
+            actor=reviewer,
+        )
+    session.add(ThankYou(submission_id=submission.id))
+    how = f"by {reviewer.display_name}" if reviewer else "automatically"
+    record_audit(
+        session,
+        reviewer,
+        "submission.approve",
+        submission,
+        f"Approved {submission.advocate.display_name}'s “{submission.title}” {how}",
+        points=submission.points_awarded or 0,
+    )
+    if submission.logged_by_id is None:
+        queue_email(
+            session,
+            submission.advocate.email,
+            "submission_approved",
+            f"Approved: {submission.title}",
+            name=submission.advocate.display_name,
+            title=submission.title,
+            points=submission.points_awarded or 0,
+            note=submission.reason,
+            link=f"{settings.public_url}/hub/submissions",
+        )
+
+
+def reject(
+    session: Session, settings: Settings, reviewer: User, submission_id: int, reason: str
+) -> Submission:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why, so the advocate knows what to change.", "reason")
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound("There is no such submission.")
+    _leave_pending(session, submission, SubmissionStatus.REJECTED, reviewer, reason)
+    _give_back_place(session, submission)
+    record_audit(
+        session,
+        reviewer,
+        "submission.reject",
+        submission,
+        f"Rejected {submission.advocate.display_name}'s “{submission.title}”",
+        reason=reason,
+    )
+    queue_email(
+        session,
+        submission.advocate.email,
+        "submission_rejected",
+        f"Not approved: {submission.title}",
+        name=submission.advocate.display_name,
+        title=submission.title,
+        reason=reason,
+        link=f"{settings.public_url}/hub/submissions",
+    )
+    return submission
+
+
+@dataclass
+class ReviewOutcome:
+    done: int = 0
+    skipped: list[str] | None = None
+
+
+def review_many(
+    session: Session,
+    settings: Settings,
+    reviewer: User,
+    submission_ids: list[int],
+    decision: str,
+    reason: str = "",
+) -> ReviewOutcome:
+    """Approve or reject several at once; ones already reviewed are skipped and reported."""
+    if decision == "reject" and not reason.strip():
+        raise DomainError("Say why, so the advocates know what to change.", "reason")
+    outcome = ReviewOutcome(skipped=[])
+    for submission_id in submission_ids:
+        try:
+            with session.begin_nested():
+                if decision == "approve":
+                    approve(session, settings, reviewer, submission_id, reason)
+                else:
+                    reject(session, settings, reviewer, submission_id, reason)
+        except DomainError as error:
+            outcome.skipped.append(f"#{submission_id}: {error.message}")
+        else:
+            outcome.done += 1
+    return outcome
+
+
+# --- activities staff log -----------------------------------------------------------------
+
+
+def log_activity(
+    session: Session,
+    settings: Settings,
+    staff: User,
+    advocate_id: int,
+    type_key: str,
+    description: str,
+    occurred_on: datetime,
+    points: int = 0,
+    big_ask: bool = False,
+) -> Submission:
+    """Record something an advocate did outside the hub: it counts toward the cap and is
+    owed a thank-you; it earns points only when the manager gives some."""
+    advocate = session.get(User, advocate_id)
+    if advocate is None or advocate.role != Role.ADVOCATE:
+        raise NotFound("There is no such advocate.", "advocate_id")
+    kind = challenge_type(type_key)
+    if not description.strip():
+        raise DomainError("Say what they did.", "description")
+    if points < 0:
+        raise DomainError("Points can't be negative.", "points")
+    if occurred_on > utcnow():
+        raise DomainError("That date is in the future.", "occurred_on")
+    submission = Submission(
+        challenge_id=None,
+        advocate_id=advocate.id,
+        account_id=advocate.account_id,
+        type=kind.key,
+        high_effort=kind.high_effort or big_ask,
+        status=SubmissionStatus.APPROVED,
+        reviewer_id=staff.id,
+        reviewed_at=utcnow(),
+        logged_by_id=staff.id,
+        description=description.strip(),
+        points_awarded=points,
+        created_at=occurred_on,
+    )
+    session.add(submission)
+    session.flush()
+    _reward(session, settings, submission, staff)
+    return submission
+
+
+def evidence_file(session: Session, viewer: User, submission_id: int) -> Submission:
+    """The submission whose file the viewer may download: its owner, or staff."""
+    submission = session.get(Submission, submission_id)
+    allowed = submission is not None and (viewer.is_staff or submission.advocate_id == viewer.id)
+    if not allowed or not submission.file_key:
+        raise NotFound("There is no such file.")
+    return submission
+
+
+def groups_of(session: Session, advocate: User) -> list[AdvocateGroup]:
+    return [group for group in session.scalars(select(AdvocateGroup)) if group.includes(advocate)]

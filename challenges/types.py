@@ -1,0 +1,398 @@
+"""The registry of challenge types. A new type is a new class here, not an `if` elsewhere.
+
+Each type says what it needs from the manager (config fields), what evidence it asks the
+advocate for, how that evidence is checked, how much effort it is, and whether it is a
+high-effort ask that counts toward the cap on how often one advocate may be asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from challenges.models import Approval, Challenge
+from portal.errors import DomainError
+
+
+@dataclass(frozen=True)
+class Field:
+    """A form field a type asks for; forms.py turns it into a WTForms field."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text, textarea, url, email, file, confirm, choice, select, datetime
+    required: bool = False
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = field(default=())
+
+
+EFFORT_LABELS = {"low": "Quick", "medium": "Some effort", "high": "Big ask"}
+REVIEW_SITES = {
+    "g2": ("G2", "g2.com"),
+    "capterra": ("Capterra", "capterra.com"),
+    "trustradius": ("TrustRadius", "trustradius.com"),
+    "gartner": ("Gartner Peer Insights", "gartner.com"),
+    "other": ("Another review site", ""),
+}
+
+
+class ChallengeType:
+    key: ClassVar[str]
+    label: ClassVar[str]
+    summary: ClassVar[str]
+    effort: ClassVar[str] = "medium"
+    high_effort: ClassVar[bool] = False
+    approvals: ClassVar[tuple[Approval, ...]] = (Approval.MANUAL, Approval.AUTO)
+    config_fields: ClassVar[tuple[Field, ...]] = ()
+    evidence: ClassVar[tuple[Field, ...]] = ()
+    accepts_file: ClassVar[bool] = False
+    advice: ClassVar[str] = ""  # shown to the advocate above the evidence form
+
+    @property
+    def default_approval(self) -> Approval:
+        return self.approvals[0]
+
+    @property
+    def effort_label(self) -> str:
+        return EFFORT_LABELS[self.effort]
+
+    def is_high_effort(self, config: dict) -> bool:
+        return self.high_effort
+
+    def evidence_fields(self, challenge: Challenge) -> tuple[Field, ...]:
+        return self.evidence
+
+    def clean_config(self, data: dict) -> dict:
+        """Keep this type's config fields, refusing missing required ones."""
+        config = {}
+        for spec in self.config_fields:
+            value = data.get(spec.name)
+            value = value.strip() if isinstance(value, str) else value
+            if spec.required and not value:
+                raise DomainError(f"{spec.label} is needed for this type of challenge.", spec.name)
+            if value and spec.kind == "url":
+                check_url(value, spec.name)
+            config[spec.name] = value or ""
+        return config
+
+    def clean_evidence(self, challenge: Challenge, data: dict, has_file: bool) -> dict:
+        """The evidence to keep, or a DomainError naming the field that is wrong."""
+        evidence = {}
+        for spec in self.evidence_fields(challenge):
+            if spec.kind == "file":
+                if spec.required and not has_file:
+                    raise DomainError(f"Attach {spec.label.lower()}.", spec.name)
+                continue
+            value = data.get(spec.name)
+            value = value.strip() if isinstance(value, str) else value
+            if spec.required and not value:
+                raise DomainError(_missing(spec), spec.name)
+            if value and spec.kind == "url":
+                check_url(value, spec.name)
+            if value and spec.kind == "email":
+                value = check_email(value, spec.name)
+            if value and spec.kind == "choice" and value not in dict(spec.choices):
+                raise DomainError("Choose one of the answers offered.", spec.name)
+            if value not in (None, "", False):
+                evidence[spec.name] = value
+        return evidence
+
+    def auto_approves(self, challenge: Challenge, evidence: dict) -> bool:
+        return challenge.approval == Approval.AUTO
+
+    def describe(self, challenge: Challenge | None, evidence: dict) -> list[tuple[str, str]]:
+        """(label, value) pairs for showing the evidence to the advocate and to reviewers."""
+        fields = self.evidence_fields(challenge) if challenge else self.evidence
+        labels = {spec.name: spec.label for spec in fields}
+        return [
+            (labels.get(name, name.replace("_", " ").capitalize()), str(value))
+            for name, value in evidence.items()
+            if value is not True
+        ]
+
+
+def _missing(spec: Field) -> str:
+    if spec.kind == "confirm":
+        return "Tick this box to confirm."
+    if spec.kind == "choice":
+        return "Choose an answer."
+    return f"Enter {spec.label[0].lower()}{spec.label[1:]}."
+
+
+def check_url(value: str, field_name: str, domain: str = "") -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DomainError("Enter a full web address starting with https://.", field_name)
+    host = parts.hostname.lower()
+    if domain and host != domain and not host.endswith("." + domain):
+        raise DomainError(f"The link must be on {domain}; this one is on {host}.", field_name)
+    return value
+
+
+def check_email(value: str, field_name: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise DomainError(f"{value} is not a valid email address.", field_name) from None
+
+
+class Review(ChallengeType):
+    key, label = "review", "Review"
+    summary = "Write a review on a public review site."
+    effort = "medium"
+    accepts_file = True
+    config_fields = (
+        Field(
+            "review_site",
+            "Review site",
+            "select",
+            required=True,
+            choices=tuple((key, name) for key, (name, _domain) in REVIEW_SITES.items()),
+        ),
+        Field(
+            "review_domain",
+            "Site domain (another site only)",
+            help="For example peerspot.com. Review links must be on this domain.",
+        ),
+    )
+    evidence = (
+        Field("review_url", "Link to your published review", "url", required=True),
+        Field(
+            "file",
+            "A screenshot of your review (optional)",
+            "file",
+            help="PNG, JPEG, GIF, WebP or PDF.",
+        ),
+        Field(
+            "disclosed",
+            "I said in my review that I received points for writing it",
+            "confirm",
+            required=True,
+        ),
+    )
+    advice = (
+        "Review sites require you to disclose incentives: please say in your review that you "
+        "received points for writing it. Write what you honestly think: the points are the "
+        "same whatever your rating."
+    )
+
+    def site(self, config: dict) -> tuple[str, str]:
+        name, domain = REVIEW_SITES.get(config.get("review_site", ""), ("", ""))
+        domain = domain or config.get("review_domain", "").lower().removeprefix("www.")
+        return name, domain
+
+    def clean_config(self, data: dict) -> dict:
+        config = super().clean_config(data)
+        if config["review_site"] not in REVIEW_SITES:
+            raise DomainError("Choose a review site.", "review_site")
+        if config["review_site"] == "other" and "." not in config["review_domain"]:
+            raise DomainError("Give the site's domain, like peerspot.com.", "review_domain")
+        return config
+
+    def evidence_fields(self, challenge: Challenge) -> tuple[Field, ...]:
+        if not challenge.evidence_required:
+            return self.evidence
+        screenshot = Field(
+            "file",
+            "A screenshot of your review",
+            "file",
+            required=True,
+            help="PNG, JPEG, GIF, WebP or PDF.",
+        )
+        return (self.evidence[0], screenshot, self.evidence[2])
+
+    def clean_evidence(self, challenge: Challenge, data: dict, has_file: bool) -> dict:
+        evidence = super().clean_evidence(challenge, data, has_file)
+        name, domain = self.site(challenge.config)
+        check_url(evidence["review_url"], "review_url", domain)
+        return evidence
+
+
+class Webinar(ChallengeType):
+    key, label = "webinar", "Webinar / event"
+    summary = "Speak at or attend an event. RSVP first; attendance is confirmed afterwards."
+    approvals = (Approval.MANUAL,)
+    config_fields = (
+        Field(
+            "event_role",
+            "Advocate's role",
+            "select",
+            required=True,
+            choices=(("attend", "Attend"), ("speak", "Speak (a high-effort ask)")),
+        ),
+        Field("event_at", "When the event takes place", help="For example: 3 December, 16:00 CET"),
+        Field(
+            "attendance_code",
+            "Attendance code",
+            help="Announced at the event. Advocates who enter it are confirmed at once; "
+            "leave blank to confirm attendance yourself.",
+        ),
+    )
+    evidence = (
+        Field(
+            "attendance_code",
+            "Attendance code (after the event)",
+            help="Leave blank to RSVP now; enter the code announced at the event to confirm.",
+        ),
+    )
+    advice = "RSVP now. After the event, enter the attendance code from your submissions list."
+
+    def is_high_effort(self, config: dict) -> bool:
+        return config.get("event_role") == "speak"
+
+    def clean_evidence(self, challenge: Challenge, data: dict, has_file: bool) -> dict:
+        evidence = {"rsvp": True}
+        code = (data.get("attendance_code") or "").strip()
+        if code:
+            expected = challenge.config.get("attendance_code", "")
+            if not expected or code.casefold() != expected.casefold():
+                raise DomainError("That attendance code is not right.", "attendance_code")
+            evidence["attendance_code"] = code
+        return evidence
+
+    def auto_approves(self, challenge: Challenge, evidence: dict) -> bool:
+        return "attendance_code" in evidence
+
+    def describe(self, challenge, evidence):
+        if "attendance_code" in evidence:
+            return [("Attendance", "Confirmed with the attendance code")]
+        return [("Attendance", "RSVP: to be confirmed after the event")]
+
+
+class ReferenceCall(ChallengeType):
+    key, label = "reference_call", "Reference call"
+    summary = "Talk to a prospect about your experience."
+    effort, high_effort = "high", True
+    approvals = (Approval.MANUAL,)
+    config_fields = (
+        Field(
+            "arranged_by",
+            "Arranged by",
+            required=True,
+            help="The staff member who sets up the call and confirms it took place.",
+        ),
+    )
+    evidence = (
+        Field("availability", "When you are available", "textarea", required=True),
+        Field("notes", "Anything we should know (optional)", "textarea"),
+    )
+    advice = "The person who arranges the call confirms it afterwards; then you get your points."
+
+
+class CaseStudy(ChallengeType):
+    key, label = "case_study", "Case study"
+    summary = "Take part in a written case study."
+    effort, high_effort = "high", True
+    approvals = (Approval.MANUAL,)
+    accepts_file = True
+    evidence = (
+        Field("notes", "What you contributed", "textarea", required=True),
+        Field("link", "Link to the draft or published piece (optional)", "url"),
+        Field(
+            "file",
+            "A file: sign-off, draft or photo (optional)",
+            "file",
+            help="PNG, JPEG, GIF, WebP or PDF.",
+        ),
+    )
+
+    def clean_evidence(self, challenge: Challenge, data: dict, has_file: bool) -> dict:
+        evidence = super().clean_evidence(challenge, data, has_file)
+        if challenge.evidence_required and not (evidence.get("link") or has_file):
+            raise DomainError("Give a link or attach a file to show your part.", "link")
+        return evidence
+
+
+class VideoTestimonial(CaseStudy):
+    key, label = "video", "Video testimonial"
+    summary = "Record a short video about your experience."
+
+
+class SocialShare(ChallengeType):
+    key, label = "social_share", "Social share"
+    summary = "Share a post with your network."
+    effort = "low"
+    approvals = (Approval.AUTO, Approval.MANUAL)
+    config_fields = (Field("share_url", "Link to share", "url", required=True),)
+    evidence = (Field("post_url", "Link to your post", "url", required=True),)
+
+
+class Referral(ChallengeType):
+    key, label = "referral", "Referral"
+    summary = "Introduce a colleague at another company."
+    approvals = (Approval.MANUAL,)
+    evidence = (
+        Field("name", "Their name", required=True),
+        Field("email", "Their email", "email", required=True),
+        Field("company", "Their company", required=True),
+        Field("note", "Why they might be interested (optional)", "textarea"),
+    )
+    advice = "Please only refer people who have agreed to hear from us."
+
+    def clean_evidence(self, challenge: Challenge, data: dict, has_file: bool) -> dict:
+        evidence = super().clean_evidence(challenge, data, has_file)
+        own = (data.get("own_company") or "").casefold()
+        if own and evidence["company"].casefold() == own:
+            raise DomainError("Refer someone at another company than your own.", "company")
+        return evidence
+
+
+class Survey(ChallengeType):
+    key, label = "survey", "Survey / question"
+    summary = "Answer a question."
+    effort = "low"
+    approvals = (Approval.AUTO,)
+    config_fields = (
+        Field("question", "Question", "textarea", required=True),
+        Field("choices", "Answer choices, one per line (blank for a written answer)", "textarea"),
+    )
+
+    def choices(self, config: dict) -> tuple[tuple[str, str], ...]:
+        lines = [line.strip() for line in config.get("choices", "").splitlines()]
+        return tuple((line, line) for line in lines if line)
+
+    def evidence_fields(self, challenge: Challenge) -> tuple[Field, ...]:
+        question = challenge.config.get("question", "Your answer")
+        choices = self.choices(challenge.config)
+        if choices:
+            return (Field("answer", question, "choice", required=True, choices=choices),)
+        return (Field("answer", question, "textarea", required=True),)
+
+
+class Content(ChallengeType):
+    key, label = "content", "Read or watch"
+    summary = "Read an article or watch a video."
+    effort = "low"
+    approvals = (Approval.AUTO,)
+    config_fields = (Field("content_url", "Link to the content", "url", required=True),)
+    evidence = (Field("done", "I have read or watched it", "confirm", required=True),)
+
+
+REGISTRY: dict[str, ChallengeType] = {
+    kind.key: kind()
+    for kind in (
+        Review,
+        Webinar,
+        ReferenceCall,
+        CaseStudy,
+        VideoTestimonial,
+        SocialShare,
+        Referral,
+        Survey,
+        Content,
+    )
+}
+
+
+def challenge_type(key: str) -> ChallengeType:
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise DomainError(f"Unknown challenge type: {key}.", "type") from None
+
+
+def type_choices() -> list[tuple[str, str]]:
+    return [(key, kind.label) for key, kind in REGISTRY.items()]

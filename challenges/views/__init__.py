@@ -1,0 +1,18 @@
+"""The challenge pages: authoring and review for staff, completing for advocates."""
+
+from flask import send_file
+
+from challenges import files
+from challenges.models import Submission
+from portal.config import settings
+
+
+def send_evidence(submission: Submission):
+    """An evidence file, never cached, never rendered inline unless it is an image."""
+    return send_file(
+        files.path_of(settings(), submission.file_key),
+        mimetype=submission.file_type,
+        download_name=submission.file_name,
+        as_attachment=not submission.file_type.startswith("image/"),
+        max_age=0,
+    )

@@ -1,0 +1,117 @@
+"""Advocates: open a challenge, complete it, follow their submissions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from challenges import files, queries, services
+from challenges.authoring import get_challenge
+from challenges.forms import AttendanceForm, evidence_data, evidence_form
+from challenges.models import ChallengeStatus
+from challenges.views import send_evidence
+from points.services import balance_of
+from portal.accounts.models import Role
+from portal.config import settings
+from portal.db import get_session
+from portal.errors import DomainError, NotFound
+from portal.web import require_membership, require_roles, show_error
+
+bp = Blueprint("play", __name__, url_prefix="/hub")
+require_roles(bp, Role.ADVOCATE)
+require_membership(bp)
+
+
+@bp.route("/challenges/<int:challenge_id>", methods=["GET", "POST"])
+def challenge(challenge_id: int):
+    session = get_session()
+    try:
+        item = get_challenge(session, challenge_id)
+    except NotFound:
+        abort(404)
+    if item.status == ChallengeStatus.DRAFT:
+        abort(404)
+    offer = queries.offer_for(session, current_user, item)
+    form = evidence_form(item)
+    if form.validate_on_submit():
+        upload = _upload(form)
+        try:
+            services.submit(session, settings(), current_user, item.id, evidence_data(form), upload)
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(_thanks_for(item), "success")
+            return redirect(url_for("play.submissions"))
+        offer = queries.offer_for(session, current_user, item)
+    return render_template("challenges/challenge.html", challenge=item, offer=offer, form=form)
+
+
+def _upload(form) -> files.Upload | None:
+    storage = form.data.get("file")
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    return files.Upload(filename=storage.filename, content=storage.read())
+
+
+def _thanks_for(challenge) -> str:
+    if challenge.type == "webinar":
+        return "You're on the list. After the event, enter the attendance code here."
+    if challenge.approval == "auto":
+        return "Thank you! That's done."
+    return "Thank you! A program manager will review it soon."
+
+
+@bp.get("/submissions")
+def submissions():
+    session = get_session()
+    return render_template(
+        "challenges/submissions.html",
+        submissions=queries.submissions_of(session, current_user.id),
+        balance=balance_of(session, current_user.id),
+    )
+
+
+@bp.post("/submissions/<int:submission_id>/withdraw")
+def withdraw(submission_id: int):
+    session = get_session()
+    try:
+        services.withdraw(session, current_user, submission_id)
+    except DomainError as error:
+        session.rollback()
+        flash(error.message, "warning")
+    else:
+        session.commit()
+        flash("Withdrawn. You can submit again while the challenge is open.", "info")
+    return redirect(url_for("play.submissions"))
+
+
+@bp.post("/submissions/<int:submission_id>/attendance")
+def attendance(submission_id: int):
+    session = get_session()
+    form = AttendanceForm()
+    if not form.validate_on_submit():
+        flash("Enter the attendance code.", "danger")
+        return redirect(url_for("play.submissions"))
+    try:
+        services.confirm_attendance(
+            session, settings(), current_user, submission_id, form.attendance_code.data
+        )
+    except DomainError as error:
+        session.rollback()
+        flash(error.message, "danger")
+    else:
+        session.commit()
+        flash("Attendance confirmed. Thank you for coming!", "success")
+    return redirect(url_for("play.submissions"))
+
+
+@bp.get("/submissions/<int:submission_id>/file")
+def evidence_file(submission_id: int):
+    session = get_session()
+    try:
+        submission = services.evidence_file(session, current_user, submission_id)
+    except NotFound:
+        abort(404)
+    return send_evidence(submission)
