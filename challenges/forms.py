@@ -268,7 +268,9 @@ class GroupForm(FlaskForm):
     industry = StringField("Industry", description="Blank: any industry.")
     region = StringField("Region", description="Blank: any region.")
     job_level = SelectField(
-        "Job level", choices=[("", "Any level")] + [(j.value, j.label) for j in JobLevel]
+        "Job level",
+        choices=[("", "Any level")] + [(j.value, j.label) for j in JobLevel],
+        validate_choice=False,  # the service names the problem
     )
     member_emails = TextAreaField(
         "Members",

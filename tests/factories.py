@@ -159,6 +159,13 @@ def link_in(body: str) -> str:
     return match.group(1)
 
 
+def client_for(app: Flask, email: str):
+    """A fresh browser session logged in as `email`."""
+    client = app.test_client()
+    login(client, email)
+    return client
+
+
 def login(client, email: str, password: str = PASSWORD, follow: bool = True):
     return client.post(
         "/login", data={"email": email, "password": password}, follow_redirects=follow

@@ -1,0 +1,207 @@
+"""Review, thank-yous, activities logged by staff, and the cap on big asks."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from challenges.models import Submission, ThankYou
+from challenges.thanks import thanked_within_a_week
+from points.models import LedgerEntry
+from points.services import balance_of
+from portal.accounts.models import AuditEvent
+from portal.db import utcnow
+from tests.factories import client_for
+
+
+def _count(session, model, *where):
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_approval_awards_once_emails_audits_and_owes_a_thank_you(client, make, session, outbox):
+    challenge = make.challenge("review", points=150)
+    submission = make.submission(challenge)
+    manager = client_for(client.application, make.manager().email)
+    queue = manager.get("/manage/review")
+    assert submission.advocate.display_name.encode() in queue.data
+    assert b"www.g2.com/products/vouch/reviews/1" in queue.data
+
+    approved = manager.post(
+        f"/manage/review/{submission.id}", data={"approve": "y", "reason": "Lovely review"}
+    )
+    assert approved.status_code == 302
+    again = manager.post(f"/manage/review/{submission.id}", data={"approve": "y"})
+    assert again.status_code == 409
+    assert b"Already reviewed: this submission was approved by" in again.data
+
+    assert _count(session, LedgerEntry) == 1
+    entry = session.scalar(select(LedgerEntry))
+    assert (entry.amount, entry.idempotency_key) == (150, f"submission:{submission.id}")
+    assert balance_of(session, submission.advocate_id).balance == 150
+    assert _count(session, ThankYou, ThankYou.submission_id == submission.id) == 1
+    assert _count(session, AuditEvent, AuditEvent.action == "submission.approve") == 1
+    [mail] = outbox.deliver()
+    assert mail.recipients == [submission.advocate.email]
+    assert "150 points" in mail.body and "Lovely review" in mail.body
+
+
+def test_rejection_needs_a_reason_and_tells_the_advocate(client, make, session, outbox):
+    submission = make.submission(make.challenge("social_share", approval="manual"))
+    manager = client_for(client.application, make.manager().email)
+    missing = manager.post(f"/manage/review/{submission.id}", data={"reject": "y"})
+    assert missing.status_code == 422
+    assert b"Say why, so the advocate knows what to change." in missing.data
+    session.refresh(submission)
+    assert submission.status == "pending"
+    manager.post(
+        f"/manage/review/{submission.id}", data={"reject": "y", "reason": "Post is private"}
+    )
+    session.refresh(submission)
+    assert (submission.status, submission.slot, submission.challenge.taken) == ("rejected", None, 0)
+    [mail] = outbox.deliver()
+    assert "Post is private" in mail.body
+    assert _count(session, LedgerEntry) == 0
+
+
+def test_bulk_review_reports_what_was_skipped(client, make, session):
+    challenge = make.challenge("social_share", approval="manual", points=10)
+    first, second = make.submission(challenge), make.submission(challenge)
+    manager = client_for(client.application, make.manager().email)
+    manager.post(f"/manage/review/{first.id}", data={"approve": "y"})
+    no_reason = manager.post(
+        "/manage/review/bulk",
+        data={"submission_ids": [second.id], "reject": "y"},
+        follow_redirects=True,
+    )
+    assert b"Say why" in no_reason.data
+    done = manager.post(
+        "/manage/review/bulk",
+        data={"submission_ids": [first.id, second.id], "approve": "y"},
+        follow_redirects=True,
+    )
+    assert b"Approved 1." in done.data
+    assert f"Skipped #{first.id}: Already reviewed".encode() in done.data
+    assert _count(session, LedgerEntry) == 2
+
+
+def test_queue_filters_by_challenge_type_account_and_age(client, make, session):
+    north, south = make.account("North Co"), make.account("South Co")
+    share = make.challenge("social_share", approval="manual", title="Share it")
+    refer = make.challenge("referral", title="Refer a peer")
+    old = make.submission(share, make.advocate(account=north))
+    old.created_at = utcnow() - timedelta(days=10)
+    session.commit()
+    make.submission(refer, make.advocate(account=south))
+    manager = client_for(client.application, make.manager().email)
+
+    def rows(query):
+        return manager.get(f"/manage/review?{query}").data.count(b'data-testid="queue-row"')
+
+    assert rows("") == 2
+    assert rows(f"challenge_id={share.id}") == 1
+    assert rows("type=referral") == 1
+    assert rows(f"account_id={north.id}") == 1
+    assert rows("older_than_days=7") == 1
+    bad = manager.get("/manage/review?older_than_days=-3")
+    assert b"Between 0 and 3,650 days." in bad.data
+
+
+def test_thank_yous_by_email_or_another_way_and_the_weekly_share(client, make, session, outbox):
+    challenge = make.challenge("survey", approval="auto", title="Quick poll")
+    first, second = make.submission(challenge), make.submission(challenge)
+    manager = client_for(client.application, make.manager().email)
+    page = manager.get("/manage/thanks")
+    assert page.data.count(b'data-testid="thanks-row"') == 2
+    item = first.thank_you
+    form = manager.get(f"/manage/thanks/{item.id}")
+    assert (
+        first.advocate.display_name.encode() in form.data and "“Quick poll”".encode() in form.data
+    )
+    empty = manager.post(f"/manage/thanks/{item.id}", data={"submit": "y", "subject": "Hi"})
+    assert b"Write the message." in empty.data
+    manager.post(
+        f"/manage/thanks/{item.id}",
+        data={"submit": "y", "subject": "Thank you!", "message": "You made our week."},
+    )
+    twice = manager.post(
+        f"/manage/thanks/{item.id}",
+        data={"submit": "y", "subject": "Thank you!", "message": "Again"},
+        follow_redirects=True,
+    )
+    assert b"already thanked" in twice.data
+    manager.post(
+        f"/manage/thanks/{second.thank_you.id}", data={"submit": "y", "note": "Called him"}
+    )
+    sent = [m for m in outbox.deliver() if m.subject == "Thank you!"]
+    assert len(sent) == 1 and "You made our week." in sent[0].body
+    assert manager.get("/manage/thanks").data.count(b'data-testid="thanks-row"') == 0
+
+    late = make.submission(challenge)
+    late.thank_you.created_at = utcnow() - timedelta(days=12)
+    session.commit()
+    share = thanked_within_a_week(session)
+    assert (share.on_time, share.due, share.percent) == (2, 3, 67)
+    assert b"67%" in manager.get("/manage/").data
+
+
+def test_logged_activity_counts_toward_the_cap_and_points_are_optional(client, make, session):
+    advocate = make.advocate()
+    manager = client_for(client.application, make.manager().email)
+    data = {
+        "advocate_id": advocate.id,
+        "type": "reference_call",
+        "description": "Jo arranged a call with Contoso",
+        "occurred_on": (utcnow() - timedelta(days=3)).date().isoformat(),
+        "points": "0",
+    }
+    future = manager.post("/manage/activities/new", data={**data, "occurred_on": "2099-01-01"})
+    assert b"That date is in the future." in future.data
+    assert manager.post("/manage/activities/new", data=data).status_code == 302
+    assert manager.post("/manage/activities/new", data={**data, "points": "300"}).status_code == 302
+    assert balance_of(session, advocate.id).balance == 300
+    assert _count(session, ThankYou) == 2
+    dashboard = manager.get("/manage/")
+    assert advocate.display_name.encode() in dashboard.data and b"2 of 2" in dashboard.data
+
+    big = make.challenge("reference_call", title="Talk to Globex")
+    small = make.challenge("survey", approval="auto", title="One question")
+    me = client_for(client.application, advocate.email)
+    home = me.get("/hub/")
+    assert b"One question" in home.data and b"Talk to Globex" not in home.data
+    refused = me.post(f"/hub/challenges/{big.id}", data={"availability": "Any time"})
+    assert b"plenty of big asks lately" in refused.data
+    assert _count(session, Submission, Submission.challenge_id == big.id) == 0
+    assert small  # still open to them
+
+
+def test_account_cap_limits_big_asks_across_colleagues(client, make, session):
+    account = make.account("Busy Corp")
+    manager = client_for(client.application, make.manager().email)
+    manager.post(
+        "/manage/settings",
+        data={
+            "high_effort_per_advocate": "2",
+            "high_effort_per_account": "2",
+            "high_effort_window_days": "90",
+            "thank_you_template": "Thanks {name}",
+        },
+    )
+    calls = [make.challenge("reference_call") for _ in range(3)]
+    colleagues = [make.advocate(account=account) for _ in range(3)]
+    answers = [
+        client_for(client.application, colleague.email).post(
+            f"/hub/challenges/{call.id}", data={"availability": "Mornings"}
+        )
+        for colleague, call in zip(colleagues, calls, strict=True)
+    ]
+    assert [a.status_code for a in answers[:2]] == [302, 302]
+    assert b"plenty of big asks lately" in answers[2].data
+    invalid = manager.post(
+        "/manage/settings",
+        data={
+            "high_effort_per_advocate": "3",
+            "high_effort_per_account": "1",
+            "high_effort_window_days": "90",
+        },
+    )
+    assert b"The account cap can&#39;t be below the advocate cap." in invalid.data
