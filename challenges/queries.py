@@ -89,6 +89,15 @@ def offer_for(session: Session, advocate: User, challenge: Challenge) -> Offer:
     if challenge.high_effort and high_effort_asks(session, advocate, now).capped:
         return Offer(challenge, False, "You have helped with plenty of big asks lately. Thank you!")
     if free_slot(challenge, active_slots(session, advocate.id, challenge.id), now) is None:
+        waiting = session.scalar(
+            select(func.count()).where(
+                Submission.advocate_id == advocate.id,
+                Submission.challenge_id == challenge.id,
+                Submission.status == SubmissionStatus.PENDING,
+            )
+        )
+        if waiting:
+            return Offer(challenge, False, "Your submission is waiting for review.")
         return Offer(challenge, False, "You have done this challenge as often as it allows.")
     return Offer(challenge, True)
 

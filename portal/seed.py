@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from challenges.demo import seed_challenges
 from portal.accounts.models import GiftPolicy, JobLevel, Role, User
 from portal.accounts.services import (
     AccountFields,
@@ -135,4 +136,4 @@ def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> i
         if state == "left":
             opt_out(session, user)
     session.flush()
-    return created
+    return created + seed_challenges(session, settings, manager)

@@ -218,7 +218,7 @@ def test_limits_once_n_times_and_resubmitting_after_rejection(client, make, sess
     share = {"post_url": "https://www.linkedin.com/posts/1"}
     assert client.post(f"/hub/challenges/{once.id}", data=share).status_code == 302
     again = client.post(f"/hub/challenges/{once.id}", data=share)
-    assert b"You have done this challenge as often as it allows." in again.data
+    assert b"Your submission is waiting for review." in again.data
 
     for _ in range(2):
         assert client.post(f"/hub/challenges/{twice.id}", data=share).status_code == 302
