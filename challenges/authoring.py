@@ -21,8 +21,8 @@ from challenges.models import (
 from challenges.types import challenge_type
 from portal.accounts.models import JobLevel, Role, User
 from portal.accounts.services import normalise_email, record_audit
-from portal.db import refuse_duplicates, utcnow
-from portal.errors import AlreadyHandled, DomainError, NotFound
+from portal.db import get_or_refuse, refuse_duplicates, utcnow
+from portal.errors import AlreadyHandled, DomainError
 
 
 @dataclass
@@ -45,10 +45,7 @@ class ChallengeFields:
 
 
 def get_challenge(session: Session, challenge_id: int) -> Challenge:
-    challenge = session.get(Challenge, challenge_id)
-    if challenge is None:
-        raise NotFound("There is no such challenge.")
-    return challenge
+    return get_or_refuse(session, Challenge, challenge_id, "There is no such challenge.")
 
 
 def create_challenge(session: Session, manager: User, fields: ChallengeFields) -> Challenge:
@@ -89,10 +86,11 @@ def _apply(session: Session, challenge: Challenge, fields: ChallengeFields) -> N
         raise DomainError("Give the challenge a title.", "title")
     if fields.points < 0:
         raise DomainError("Points can't be negative.", "points")
-    approval = fields.approval or kind.default_approval
+    # a type with one approval mode leaves nothing to choose
+    one_mode = len(kind.approvals) == 1
+    approval = kind.default_approval if one_mode or not fields.approval else fields.approval
     if approval not in kind.approvals:
-        modes = " or ".join(mode.value for mode in kind.approvals)
-        raise DomainError(f"{kind.label} challenges are approved: {modes}.", "approval")
+        raise DomainError("Choose how submissions are approved.", "approval")
     starts_at = fields.starts_at or challenge.starts_at or utcnow()
     if fields.ends_at is not None and fields.ends_at <= starts_at:
         raise DomainError("The end must come after the start.", "ends_at")
@@ -200,10 +198,7 @@ class GroupFields:
 
 
 def get_group(session: Session, group_id: int) -> AdvocateGroup:
-    group = session.get(AdvocateGroup, group_id)
-    if group is None:
-        raise NotFound("There is no such group.")
-    return group
+    return get_or_refuse(session, AdvocateGroup, group_id, "There is no such group.")
 
 
 def save_group(

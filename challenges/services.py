@@ -32,7 +32,7 @@ from points.services import award
 from portal.accounts.models import Account, Role, User
 from portal.accounts.services import record_audit
 from portal.config import Settings
-from portal.db import refuse_duplicates, utcnow
+from portal.db import get_or_refuse, refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, NotFound
 from portal.mail.services import queue_email
 
@@ -280,9 +280,7 @@ def approve(
     session: Session, settings: Settings, reviewer: User | None, submission_id: int, note: str = ""
 ) -> Submission:
     """Approve, award the challenge's current points once, and owe the advocate a thank-you."""
-    submission = session.get(Submission, submission_id)
-    if submission is None:
-        raise NotFound("There is no such submission.")
+    submission = get_or_refuse(session, Submission, submission_id, "There is no such submission.")
     points = submission.challenge.points if submission.challenge else 0
     _leave_pending(session, submission, SubmissionStatus.APPROVED, reviewer, note, points)
     _reward(session, settings, submission, reviewer)
@@ -333,9 +331,7 @@ def reject(
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Say why, so the advocate knows what to change.", "reason")
-    submission = session.get(Submission, submission_id)
-    if submission is None:
-        raise NotFound("There is no such submission.")
+    submission = get_or_refuse(session, Submission, submission_id, "There is no such submission.")
     _leave_pending(session, submission, SubmissionStatus.REJECTED, reviewer, reason)
     _give_back_place(session, submission)
     record_audit(

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from challenges.models import ThankYou
 from portal.accounts.models import User
 from portal.accounts.services import record_audit
-from portal.db import utcnow
-from portal.errors import AlreadyHandled, DomainError, NotFound
+from portal.db import get_or_refuse, utcnow
+from portal.errors import AlreadyHandled, DomainError
 from portal.mail.services import queue_email
 
 PROMPT_DAYS = 7
@@ -20,10 +20,7 @@ SHARE_WINDOW_DAYS = 90
 
 
 def get_thank_you(session: Session, thank_you_id: int) -> ThankYou:
-    item = session.get(ThankYou, thank_you_id)
-    if item is None:
-        raise NotFound("There is no such thank-you.")
-    return item
+    return get_or_refuse(session, ThankYou, thank_you_id, "There is no such thank-you.")
 
 
 def draft_message(template: str, item: ThankYou, sender: User) -> str:

@@ -103,6 +103,15 @@ class ChallengeType:
     def auto_approves(self, challenge: Challenge, evidence: dict) -> bool:
         return challenge.approval == Approval.AUTO
 
+    def describe_config(self, config: dict) -> list[tuple[str, str]]:
+        """(label, value) pairs of the manager's settings, choices shown by their names."""
+        pairs = []
+        for spec in self.config_fields:
+            value = config.get(spec.name)
+            if value:
+                pairs.append((spec.label, dict(spec.choices).get(value, value)))
+        return pairs
+
     def describe(self, challenge: Challenge | None, evidence: dict) -> list[tuple[str, str]]:
         """(label, value) pairs for showing the evidence to the advocate and to reviewers."""
         fields = self.evidence_fields(challenge) if challenge else self.evidence
@@ -205,10 +214,10 @@ class Review(ChallengeType):
         return (self.evidence[0], screenshot, self.evidence[2])
 
     def clean_evidence(self, challenge: Challenge, data: dict, has_file: bool) -> dict:
-        evidence = super().clean_evidence(challenge, data, has_file)
-        name, domain = self.site(challenge.config)
-        check_url(evidence["review_url"], "review_url", domain)
-        return evidence
+        link = (data.get("review_url") or "").strip()
+        if link:  # a wrong site first, before asking for the screenshot again
+            check_url(link, "review_url", self.site(challenge.config)[1])
+        return super().clean_evidence(challenge, data, has_file)
 
 
 class Webinar(ChallengeType):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, MetaData, create_engine, event
@@ -12,6 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from portal.errors import NotFound
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -83,6 +88,14 @@ def refuse_duplicates(session: Session, error: Exception) -> Iterator[None]:
             yield
     except IntegrityError:
         raise error from None
+
+
+def get_or_refuse(session: Session, model: type[T], row_id: int | None, message: str) -> T:
+    """The row with this id, or NotFound with a message a person can read."""
+    row = session.get(model, row_id) if row_id is not None else None
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def init_app(app: Flask) -> None:

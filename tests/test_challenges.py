@@ -64,7 +64,6 @@ def test_authoring_refuses_bad_input_beside_the_field(client, make, session):
         ({"points": "-5"}, b"Between 0 and 100,000 points."),
         ({"review_site": ""}, b"Review site is needed for this type of challenge."),
         ({"review_site": "other", "review_domain": "nodots"}, b"like peerspot.com"),
-        ({"type": "survey", "approval": "manual", "question": "Why?"}, b"approved: auto"),
         ({"type": "survey", "approval": "auto"}, b"Question is needed"),
         ({"starts_at": "2026-12-10T10:00", "ends_at": "2026-12-01T10:00"}, b"must come after"),
         ({"type": "no-such-type"}, b"Not a valid choice"),
@@ -79,6 +78,13 @@ def test_authoring_refuses_bad_input_beside_the_field(client, make, session):
         assert message in response.data, (change, response.data[-3000:])
         assert b"invalid-feedback" in response.data
     assert _count(session, Challenge) == 0
+
+
+def test_a_type_with_one_approval_mode_takes_it(client, make, session):
+    login(client, make.manager().email)
+    form = {**CHALLENGE_FORM, "type": "survey", "approval": "manual", "question": "Why?"}
+    assert client.post("/manage/challenges/new", data=form).status_code == 302
+    assert session.scalar(select(Challenge)).approval == "auto"
 
 
 def test_editing_a_live_challenge_keeps_approved_points(client, make, session):

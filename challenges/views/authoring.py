@@ -60,7 +60,7 @@ def new_challenge():
             session.commit()
             flash("Draft saved. Preview it, then publish it when it's ready.", "success")
             return redirect(url_for("authoring.challenge", challenge_id=challenge.id))
-    return render_template("challenges/form.html", form=form, challenge=None, types=REGISTRY)
+    return render_template("challenges/form.html", form=form, challenge=None, **_form_context())
 
 
 @bp.route("/challenges/<int:challenge_id>/edit", methods=["GET", "POST"])
@@ -78,7 +78,14 @@ def edit_challenge(challenge_id: int):
             session.commit()
             flash("Saved. Submissions already approved keep the points they were given.", "success")
             return redirect(url_for("authoring.challenge", challenge_id=challenge.id))
-    return render_template("challenges/form.html", form=form, challenge=challenge, types=REGISTRY)
+    return render_template(
+        "challenges/form.html", form=form, challenge=challenge, **_form_context()
+    )
+
+
+def _form_context() -> dict:
+    approvals = {key: [mode.value for mode in kind.approvals] for key, kind in REGISTRY.items()}
+    return {"types": REGISTRY, "approvals": approvals}
 
 
 def _challenge_form(session, data: dict | None = None) -> ChallengeForm:

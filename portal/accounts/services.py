@@ -19,7 +19,7 @@ from portal.accounts.models import (
     new_session_token,
 )
 from portal.accounts.passwords import check_strength, hash_password
-from portal.db import Base, refuse_duplicates, utcnow
+from portal.db import Base, get_or_refuse, refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, DuplicateEmail, LastAdmin, NotFound
 
 
@@ -122,10 +122,7 @@ def update_account(
 
 
 def get_account(session: Session, account_id: int) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound("No such account.")
-    return account
+    return get_or_refuse(session, Account, account_id, "No such account.")
 
 
 def find_account_by_name(session: Session, name: str) -> Account | None:
@@ -244,10 +241,7 @@ def create_user(
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
-    return user
+    return get_or_refuse(session, User, user_id, "No such user.")
 
 
 def _lock_active_admins(session: Session) -> list[int]:
