@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from challenges.models import Approval, LimitKind, Period
 from challenges.types import REGISTRY, Field, type_choices
 from portal.accounts.models import JobLevel
+from portal.web import row_id
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -162,7 +163,7 @@ class ChallengeForm(FlaskForm):
     )
     group_ids = SelectMultipleField(
         "Target groups",
-        coerce=int,
+        coerce=row_id,
         description="None selected: every advocate. Hold Ctrl or ⌘ to select several.",
     )
 
@@ -193,7 +194,7 @@ class ReviewForm(FlaskForm):
 class BulkReviewForm(ReviewForm):
     submission_ids = SelectMultipleField(
         "Submissions",
-        coerce=int,
+        coerce=row_id,
         validate_choice=False,
         validators=[DataRequired("Select at least one.")],
     )
@@ -205,9 +206,9 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    challenge_id = SelectField("Challenge", coerce=int, validate_choice=False)
+    challenge_id = SelectField("Challenge", coerce=row_id, validate_choice=False)
     type = SelectField("Type", choices=[("", "All types"), *type_choices()], validate_choice=False)
-    account_id = SelectField("Account", coerce=int, validate_choice=False)
+    account_id = SelectField("Account", coerce=row_id, validate_choice=False)
     older_than_days = IntegerField(
         "Waiting at least (days)",
         validators=[Optional(), NumberRange(0, 3650, "Between 0 and 3,650 days.")],
@@ -236,7 +237,7 @@ class MarkThankedForm(FlaskForm):
 
 
 class LogActivityForm(FlaskForm):
-    advocate_id = SelectField("Advocate", coerce=int, validate_choice=False)
+    advocate_id = SelectField("Advocate", coerce=row_id, validate_choice=False)
     type = SelectField("What they did", choices=type_choices())
     description = TextAreaField(
         "Details",

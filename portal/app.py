@@ -13,6 +13,7 @@ from portal.accounts.models import GiftPolicy, Role, User
 from portal.config import PROJECT_ROOT
 from portal.extensions import csrf, limiter, login_manager, mail
 from portal.markdown import render_markdown
+from portal.web import RowIdConverter
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -23,6 +24,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         instance_path=str(PROJECT_ROOT / "instance"),
     )
     config.load(app, overrides)
+    app.url_map.converters["int"] = RowIdConverter
     db.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)

@@ -7,9 +7,28 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
 
 from portal.accounts.models import Role
 from portal.errors import DomainError
+
+MAX_ROW_ID = 2**31 - 1  # the largest id an INTEGER primary key holds
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in URLs: an id too large for the database is a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def row_id(value) -> int:
+    """WTForms coerce for ids posted in forms: out of range is 'not a valid choice'."""
+    number = int(value)
+    if not 0 <= number <= MAX_ROW_ID:
+        raise ValueError("not a row id")
+    return number
 
 
 def require_roles(blueprint: Blueprint, *roles: Role, exempt: tuple[str, ...] = ()) -> None:

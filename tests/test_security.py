@@ -1,11 +1,13 @@
 """CSRF, rate limits, cookie flags, password hashing and the error pages."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import User
 from tests.conftest import make_test_app
-from tests.factories import PASSWORD, login
+from tests.factories import PASSWORD, client_for, login
 
 
 @pytest.fixture
@@ -127,3 +129,30 @@ def test_login_limits_are_shared_through_redis_when_configured(app, database_url
     store.delete(*keys)
     for server in servers:
         server.extensions["vouch.engine"].dispose()
+
+
+def test_ids_too_large_for_the_database_are_refused_never_a_500(app, make):
+    """An id beyond INTEGER in a URL is a 404; in a form it is a field error."""
+    huge = "99999999999999999999"
+    people = {
+        "advocate": make.advocate(),
+        "manager": make.manager(),
+        "admin": make.admin(),
+    }
+    for role, person in people.items():
+        client = client_for(app, person.email)
+        for rule in app.url_map.iter_rules():
+            if "<int:" not in rule.rule:
+                continue
+            path = re.sub(r"<int:[a-z_]+>", huge, rule.rule)
+            method = "GET" if "GET" in rule.methods else "POST"
+            response = client.open(path, method=method, data={})
+            assert response.status_code == 404, (role, path, response.status_code)
+    manager = client_for(app, people["manager"].email)
+    for path, data in (
+        ("/manage/review/bulk", {"submission_ids": [huge], "approve": "y"}),
+        ("/manage/activities/new", {"advocate_id": huge, "type": "review"}),
+        ("/manage/invite", {"account_id": huge, "addresses": "a@b.example"}),
+    ):
+        assert manager.post(path, data=data).status_code in (200, 302), path
+    assert manager.get(f"/manage/review?account_id={huge}").status_code == 200

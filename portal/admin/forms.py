@@ -3,13 +3,14 @@ from wtforms import EmailField, IntegerField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.accounts.models import GiftPolicy, Role
+from portal.web import row_id
 
 SEGMENTS = ["Enterprise", "Mid-market", "SMB"]
 REGIONS = ["North America", "EMEA", "APAC", "LATAM"]
 
 
 def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+    return row_id(value) if value not in (None, "", "None") else None
 
 
 class AccountForm(FlaskForm):

@@ -2,10 +2,12 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from portal.web import row_id
+
 
 class BulkInviteForm(FlaskForm):
     account_id = SelectField(
-        "Account", coerce=int, validators=[InputRequired("Choose the advocates' account.")]
+        "Account", coerce=row_id, validators=[InputRequired("Choose the advocates' account.")]
     )
     addresses = TextAreaField(
         "Email addresses",
