@@ -369,20 +369,24 @@ def review_many(
     decision: str,
     reason: str = "",
 ) -> ReviewOutcome:
-    """Approve or reject several at once; ones already reviewed are skipped and reported."""
+    """Approve or reject several; ones already reviewed are skipped and reported.
+
+    Each decision is committed on its own, exactly like a single review: one long
+    transaction would hold the locks of its early decisions while taking later ones, and
+    deadlock against a colleague reviewing one of the same submissions.
+    """
     if decision == "reject" and not reason.strip():
         raise DomainError("Say why, so the advocates know what to change.", "reason")
+    decide = approve if decision == "approve" else reject
     outcome = ReviewOutcome(skipped=[])
-    for submission_id in submission_ids:
+    for submission_id in sorted(set(submission_ids)):
         try:
-            with session.begin_nested():
-                if decision == "approve":
-                    approve(session, settings, reviewer, submission_id, reason)
-                else:
-                    reject(session, settings, reviewer, submission_id, reason)
+            decide(session, settings, reviewer, submission_id, reason)
         except DomainError as error:
+            session.rollback()
             outcome.skipped.append(f"#{submission_id}: {error.message}")
         else:
+            session.commit()
             outcome.done += 1
     return outcome
 

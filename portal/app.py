@@ -6,6 +6,7 @@ from flask import Flask, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal import config, db
@@ -91,6 +92,11 @@ def _register_error_pages(app: Flask) -> None:
         403: ("Not allowed", "Your role does not give you access to this page."),
         404: ("Page not found", "There is nothing at this address."),
         405: ("Not allowed", "That action cannot be done this way."),
+        409: (
+            "Try again",
+            "Someone changed this at the same moment. Nothing was lost: "
+            "reload the page and try again.",
+        ),
         413: ("Too large", "That upload is larger than we accept."),
         429: ("Slow down", "Too many attempts. Wait a minute, then try again."),
         500: ("Something went wrong", "We could not finish that. Nothing was changed; try again."),
@@ -114,6 +120,16 @@ def _register_error_pages(app: Flask) -> None:
         if error.code in messages:
             return render_error(error.code)
         return error
+
+    @app.errorhandler(OperationalError)
+    def lost_a_race(error: OperationalError):
+        # A deadlock or serialization failure (PostgreSQL) or a busy database (SQLite):
+        # the transaction was rolled back whole, so the person can simply try again.
+        db.get_session().rollback()
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate in ("40001", "40P01") or "database is locked" in str(error.orig):
+            return render_error(409)
+        raise error
 
     @app.errorhandler(500)
     def server_error(error):
