@@ -22,6 +22,7 @@ from challenges.models import (
 )
 from challenges.services import active_slots, high_effort_asks, is_open, targets
 from challenges.types import REGISTRY
+from points.models import LedgerEntry, PointsBalance
 from portal.accounts.models import Account, Role, User
 from portal.db import utcnow
 
@@ -111,6 +112,45 @@ def submissions_of(session: Session, advocate_id: int) -> list[Submission]:
             .order_by(Submission.created_at.desc(), Submission.id.desc())
         )
     )
+
+
+def export_for(session: Session, advocate_id: int) -> dict:
+    """The advocate's submissions and points, for their data download."""
+    balance = session.scalar(select(PointsBalance).where(PointsBalance.advocate_id == advocate_id))
+    entries = session.scalars(
+        select(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id).order_by(LedgerEntry.id)
+    )
+    return {
+        "submissions": [
+            {
+                "challenge": submission.title,
+                "type": submission.type,
+                "status": submission.status,
+                "evidence": submission.evidence,
+                "file": submission.file_name,
+                "points_awarded": submission.points_awarded,
+                "reason": submission.reason or None,
+                "submitted_at": submission.created_at.isoformat(),
+                "reviewed_at": submission.reviewed_at.isoformat()
+                if submission.reviewed_at
+                else None,
+            }
+            for submission in submissions_of(session, advocate_id)
+        ],
+        "points": {
+            "balance": balance.balance if balance else 0,
+            "lifetime_earned": balance.lifetime_earned if balance else 0,
+            "entries": [
+                {
+                    "amount": e.amount,
+                    "source": e.source,
+                    "note": e.note,
+                    "at": e.created_at.isoformat(),
+                }
+                for e in entries
+            ],
+        },
+    }
 
 
 def challenges_for_staff(session: Session, status: str = "") -> list[tuple[Challenge, int, int]]:

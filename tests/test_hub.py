@@ -59,6 +59,7 @@ def test_advocate_downloads_their_own_data_even_after_leaving(client, make):
             "gifts_note": "No gifts here",
         },
     )
+    make.submission(make.challenge("survey", title="Poll", approval="auto", points=30), advocate)
     client.post("/hub/leave", data={"confirm": "y"})
 
     response = client.get("/hub/export.json")
@@ -70,6 +71,10 @@ def test_advocate_downloads_their_own_data_even_after_leaving(client, make):
     assert data["preferences"]["declines_gifts"] is True
     assert data["gift_policy_requests"][0]["note"] == "No gifts here"
     assert data["consents"][0]["opted_out_at"] is not None
+    [submission] = data["submissions"]
+    assert (submission["challenge"], submission["status"]) == ("Poll", "approved")
+    assert submission["evidence"] == {"answer": "Support tickets"}
+    assert data["points"]["balance"] == 30 and data["points"]["entries"][0]["amount"] == 30
 
 
 def test_profile_errors_are_shown_beside_the_field(client, make, session):

@@ -205,3 +205,45 @@ def test_account_cap_limits_big_asks_across_colleagues(client, make, session):
         },
     )
     assert b"The account cap can&#39;t be below the advocate cap." in invalid.data
+
+
+def _queries(app, client, path):
+    """How many SQL statements answering `path` takes."""
+    from sqlalchemy import event
+
+    statements = []
+    engine = app.extensions["vouch.engine"]
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_queue_thanks_and_hub_pages_load_in_a_fixed_number_of_queries(app, make):
+    manager = client_for(app, make.manager().email)
+    reviewed = make.challenge("social_share", approval="manual")
+    auto = make.challenge("survey", approval="auto", limit_kind="times", limit_count=50)
+    advocate = make.advocate()
+    me = client_for(app, advocate.email)
+
+    def measure():
+        return [
+            _queries(app, manager, "/manage/review"),
+            _queries(app, manager, "/manage/thanks"),
+            _queries(app, me, "/hub/"),
+            _queries(app, me, "/hub/submissions"),
+        ]
+
+    make.submission(reviewed)
+    make.submission(auto, advocate)
+    few = measure()
+    for _ in range(6):
+        make.submission(reviewed)
+        make.submission(auto, advocate)
+    assert measure() == few  # no query per row

@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from challenges.queries import offers_for, pending_count, type_filter_choices
+from challenges.queries import export_for, offers_for, pending_count, type_filter_choices
 from challenges.types import REGISTRY
 from points.services import balance_of
 from portal.accounts.models import Role
@@ -105,7 +105,11 @@ def profile():
 
 @bp.get("/export.json")
 def export():
-    data = services.export_user_data(get_session(), current_user)
+    session = get_session()
+    data = {
+        **services.export_user_data(session, current_user),
+        **export_for(session, current_user.id),
+    }
     return Response(
         json.dumps(data, indent=2),
         mimetype="application/json",
