@@ -9,18 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from challenges.models import Challenge, LimitKind, Period
-
-
-def period_key(period: str, when: datetime) -> str:
-    if period == Period.WEEK:
-        year, week, _ = when.isocalendar()
-        return f"{year}-W{week:02d}"
-    if period == Period.MONTH:
-        return f"{when.year}-{when.month:02d}"
-    if period == Period.QUARTER:
-        return f"{when.year}-Q{(when.month - 1) // 3 + 1}"
-    return str(when.year)
+from challenges.models import Challenge, LimitKind
+from portal.periods import period_key
 
 
 def free_slot(challenge: Challenge, taken: set[str], now: datetime) -> str | None:

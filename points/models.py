@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.accounts.models import User
+from portal.accounts.models import Account, User, _in
 from portal.db import Base, utcnow
 
 
@@ -29,7 +29,8 @@ class LedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    amount: Mapped[int]
+    amount: Mapped[int]  # change to the balance
+    hold_change: Mapped[int] = mapped_column(default=0)  # change to what is held
     source: Mapped[str] = mapped_column(String(30))
     source_id: Mapped[int | None]
     # e.g. "submission:42": the same event can never be booked twice
@@ -60,3 +61,195 @@ class PointsBalance(Base):
     @property
     def available(self) -> int:
         return self.balance - self.held
+
+
+class RewardKind(StrEnum):
+    GIFT_CARD = "gift_card"
+    SWAG = "swag"
+    CHARITY = "charity"
+    EXPERIENCE = "experience"
+    RECOGNITION = "recognition"
+
+    @property
+    def label(self) -> str:
+        return {
+            "gift_card": "Gift card",
+            "swag": "Swag",
+            "charity": "Charity donation",
+            "experience": "Experience",
+            "recognition": "Recognition",
+        }[self]
+
+    @property
+    def is_gift(self) -> bool:
+        """Something of value the advocate receives (donations and recognition are not)."""
+        return self in (RewardKind.GIFT_CARD, RewardKind.SWAG, RewardKind.EXPERIENCE)
+
+    @property
+    def reference_label(self) -> str:
+        """What an admin enters on fulfilment."""
+        return {
+            "gift_card": "Gift code",
+            "swag": "Tracking number",
+            "charity": "Donation receipt",
+            "experience": "Booking reference",
+            "recognition": "Where it was published",
+        }[self]
+
+
+class Reward(Base):
+    """A catalog item advocates spend points on."""
+
+    __tablename__ = "rewards"
+    __table_args__ = (
+        CheckConstraint(_in("kind", RewardKind), name="kind_known"),
+        CheckConstraint("cost >= 1", name="cost_positive"),
+        CheckConstraint("money_value >= 0", name="money_not_negative"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+        CheckConstraint("limit_count IS NULL OR limit_count >= 1", name="limit_positive"),
+        CheckConstraint(
+            "ends_at IS NULL OR starts_at IS NULL OR ends_at > starts_at", name="window_ordered"
+        ),
+        CheckConstraint("kind != 'charity' OR charity_name != ''", name="charity_named"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    cost: Mapped[int]  # points
+    money_value: Mapped[int] = mapped_column(default=0)  # minor units (cents)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    stock: Mapped[int | None]  # NULL: unlimited
+    limit_count: Mapped[int | None]  # per advocate per period; NULL: no limit
+    limit_period: Mapped[str] = mapped_column(String(20), default="year")
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    regions: Mapped[str] = mapped_column(String(200), default="")  # comma-separated; blank: all
+    charity_name: Mapped[str] = mapped_column(String(200), default="")
+    image_key: Mapped[str | None] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def kind_enum(self) -> RewardKind:
+        return RewardKind(self.kind)
+
+    @property
+    def region_list(self) -> list[str]:
+        return [region.strip() for region in self.regions.split(",") if region.strip()]
+
+    @property
+    def needs_address(self) -> bool:
+        return self.kind == RewardKind.SWAG
+
+
+class RedemptionStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    FULFILLED = "fulfilled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+OPEN = (RedemptionStatus.REQUESTED, RedemptionStatus.APPROVED)
+
+
+class Redemption(Base):
+    """An advocate's request for a reward: points held and stock reserved until it settles."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint(_in("status", RedemptionStatus), name="status_known"),
+        CheckConstraint("cost >= 0", name="cost_not_negative"),
+        # a rejected or cancelled redemption gives its limit slot back
+        CheckConstraint(
+            "slot IS NULL OR status NOT IN ('rejected', 'cancelled')", name="slot_active"
+        ),
+        UniqueConstraint("reward_id", "advocate_id", "slot", name="uq_redemptions_slot"),
+        Index("ix_redemptions_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # one per submitted form: a double click books one redemption
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"), index=True)
+    cost: Mapped[int]
+    money_value: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[str] = mapped_column(String(20), default=RedemptionStatus.REQUESTED)
+    slot: Mapped[str | None] = mapped_column(String(30))
+    shipping_address: Mapped[str] = mapped_column(Text, default="")  # admins only
+    flagged: Mapped[str] = mapped_column(Text, default="")  # why the gift policy now forbids it
+    reference: Mapped[str] = mapped_column(String(500), default="")  # code, tracking, receipt
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    advocate: Mapped[User] = relationship(foreign_keys=[advocate_id])
+    account: Mapped[Account] = relationship()
+    reward: Mapped[Reward] = relationship()
+    events: Mapped[list[RedemptionEvent]] = relationship(
+        back_populates="redemption", order_by="RedemptionEvent.id"
+    )
+
+
+class RedemptionEvent(Base):
+    """Each transition of a redemption: from, to, who, when, why."""
+
+    __tablename__ = "redemption_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20), default="")
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    redemption: Mapped[Redemption] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class OfferStatus(StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class GiftOffer(Base):
+    """A thank-you gift a manager offers; nothing is sent unless the advocate accepts."""
+
+    __tablename__ = "gift_offers"
+    __table_args__ = (CheckConstraint(_in("status", OfferStatus), name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"))
+    offered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=OfferStatus.OFFERED)
+    redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+    advocate: Mapped[User] = relationship(foreign_keys=[advocate_id])
+    offered_by: Mapped[User | None] = relationship(foreign_keys=[offered_by_id])
+    reward: Mapped[Reward] = relationship()
+    redemption: Mapped[Redemption | None] = relationship()
+
+
+class RewardSettings(Base):
+    """One row: redemptions costing less than this are approved without an admin."""
+
+    __tablename__ = "reward_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("auto_approve_below >= 0", name="threshold_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    auto_approve_below: Mapped[int] = mapped_column(default=500)

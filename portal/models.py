@@ -7,7 +7,15 @@ from challenges.models import (  # noqa: F401
     Submission,
     ThankYou,
 )
-from points.models import LedgerEntry, PointsBalance  # noqa: F401
+from points.models import (  # noqa: F401
+    GiftOffer,
+    LedgerEntry,
+    PointsBalance,
+    Redemption,
+    RedemptionEvent,
+    Reward,
+    RewardSettings,
+)
 from portal.accounts.models import (  # noqa: F401
     Account,
     AuditEvent,

@@ -7,7 +7,7 @@ import os
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session
 
 from portal.app import create_app
@@ -115,11 +115,18 @@ def client(app):
 def _test_engine(database_url):
     """The tests' own connection. On SQLite it begins transactions lazily (not IMMEDIATE),
     so a test that reads between requests does not hold the write lock the app needs."""
-    engine = (
-        create_engine(database_url)
-        if database_url.startswith("sqlite")
-        else make_engine(database_url)
-    )
+    if not database_url.startswith("sqlite"):
+        engine = make_engine(database_url)
+    else:
+        engine = create_engine(database_url)
+
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(connection, _name):
+            # pysqlite begins a transaction only before a write: a SAVEPOINT opened first
+            # would itself become the transaction, and its RELEASE would commit.
+            if not connection.connection.dbapi_connection.in_transaction:
+                connection.exec_driver_sql("BEGIN")
+
     yield engine
     engine.dispose()
 

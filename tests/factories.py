@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 from challenges.authoring import ChallengeFields, create_challenge, publish_challenge
 from challenges.models import Challenge, Submission
 from challenges.services import submit
+from points.models import EntrySource, Redemption, Reward
+from points.redemptions import redeem
+from points.rewards import RewardFields, save_reward
+from points.services import award
 from portal.accounts.models import Account, GiftPolicy, Role, User
 from portal.accounts.services import AccountFields, create_account, create_user, set_gift_policy
 from portal.auth.services import opt_in
@@ -90,7 +94,33 @@ class ChallengeFactory:
         return made
 
 
-class Factory(ChallengeFactory):
+class RewardFactory:
+    def reward(self, name: str = "", kind: str = "gift_card", cost: int = 100, **fields) -> Reward:
+        if kind == "charity":
+            fields.setdefault("charity_name", "Doctors Without Borders")
+        fields.setdefault("money_value", cost * 10)
+        reward = save_reward(
+            self.session,
+            self.admin(),
+            RewardFields(name=name or f"{kind} {next(_numbers)}", kind=kind, cost=cost, **fields),
+        )
+        self.session.commit()
+        return reward
+
+    def points(self, advocate: User, amount: int) -> None:
+        """Give an advocate points, as an approved challenge would."""
+        award(self.session, advocate, amount, f"test:{next(_numbers)}", EntrySource.SUBMISSION)
+        self.session.commit()
+
+    def redemption(self, advocate: User, reward: Reward, **fields) -> Redemption:
+        made = redeem(
+            self.session, SETTINGS, advocate, reward.id, f"key-{next(_numbers)}", **fields
+        )
+        self.session.commit()
+        return made
+
+
+class Factory(ChallengeFactory, RewardFactory):
     def __init__(self, session: Session):
         self.session = session
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from points.redemptions import flag_forbidden
 from portal.accounts import queries
 from portal.accounts import services as accounts
 from portal.accounts.models import Account, GiftPolicy, Role, User
@@ -123,12 +124,19 @@ def account_gift_policy(account_id: int):
             accounts.set_gift_policy(
                 session, current_user, account.id, GiftPolicy(form.policy.data), form.reason.data
             )
+            flagged = flag_forbidden(session, account.id)  # under the same account lock
         except DomainError as error:
             session.rollback()
             show_error(form, error)
         else:
             session.commit()
             flash(f"Gift policy of {account.name} is now “{account.policy.label}”.", "success")
+            if flagged:
+                flash(
+                    f"{flagged} open redemption{'s' if flagged > 1 else ''} of this account "
+                    "the new policy forbids: convert them to donations or cancel them.",
+                    "warning",
+                )
             return redirect(url_for("admin.account_detail", account_id=account.id))
     return account_detail(account.id, policy_form=form), 422
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from challenges.queries import export_for, offers_for, pending_count, type_filter_choices
 from challenges.types import REGISTRY
+from points.redemptions import flag_forbidden
 from points.services import balance_of
 from portal.accounts.models import Role
 from portal.accounts.services import ProfileFields, update_profile
@@ -94,6 +95,7 @@ def profile():
         )
         try:
             update_profile(session, current_user, fields)
+            flag_forbidden(session, current_user.account_id)
         except DomainError as error:
             show_error(form, error)
         else:

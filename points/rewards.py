@@ -1,0 +1,148 @@
+"""The reward catalog, and which rewards an advocate's gift policy lets them have."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from points.models import Reward, RewardKind, RewardSettings
+from portal.accounts.models import GiftPolicy, User
+from portal.accounts.services import record_audit
+from portal.db import get_or_refuse, utcnow
+from portal.errors import DomainError
+
+NOT_GIFTS = {RewardKind.CHARITY, RewardKind.RECOGNITION}
+
+
+class GiftNotAllowed(DomainError):
+    pass
+
+
+def allowed_kinds(policy: str, declines_gifts: bool) -> set[RewardKind]:
+    if policy == GiftPolicy.CHARITY_ONLY:
+        return {RewardKind.CHARITY}
+    if declines_gifts or policy == GiftPolicy.NO_GIFTS:
+        return set(NOT_GIFTS)
+    return set(RewardKind)
+
+
+def gift_refusal(advocate: User, kind: str, policy: str | None = None) -> str | None:
+    """Why this advocate may not receive this kind of reward, or None when they may."""
+    account = advocate.account
+    policy = policy or (account.gift_policy if account else GiftPolicy.ALLOWED)
+    if RewardKind(kind) in allowed_kinds(policy, advocate.declines_gifts):
+        return None
+    name = account.name if account else "Your employer"
+    label = RewardKind(kind).label.lower()
+    if policy == GiftPolicy.CHARITY_ONLY:
+        return f"{name} accepts charity donations only, so a {label} can't be given."
+    if policy == GiftPolicy.NO_GIFTS:
+        return f"{name} does not allow its people to accept gifts, so a {label} can't be given."
+    return f"{advocate.display_name} declined gifts, so a {label} can't be given."
+
+
+def catalog_for(session: Session, advocate: User, now: datetime | None = None) -> list[Reward]:
+    """Active rewards in their window and region that the advocate's gift policy allows."""
+    now = now or utcnow()
+    kinds = allowed_kinds(advocate.account.gift_policy, advocate.declines_gifts)
+    rewards = session.scalars(
+        select(Reward)
+        .where(Reward.active, Reward.kind.in_(kinds))
+        .order_by(Reward.cost, Reward.name)
+    )
+    return [reward for reward in rewards if not unavailable(reward, advocate, now)]
+
+
+def unavailable(reward: Reward, advocate: User, now: datetime) -> str | None:
+    """Why the reward can't be redeemed now (apart from points and policy), or None."""
+    if not reward.active:
+        return f"{reward.name} is no longer offered."
+    if reward.starts_at and reward.starts_at > now:
+        return f"{reward.name} is not available until {reward.starts_at:%-d %B %Y}."
+    if reward.ends_at and reward.ends_at <= now:
+        return f"{reward.name} was available until {reward.ends_at:%-d %B %Y}."
+    region = advocate.account.region if advocate.account else ""
+    if reward.region_list and region not in reward.region_list:
+        return f"{reward.name} is offered in {', '.join(reward.region_list)} only."
+    if reward.stock is not None and reward.stock < 1:
+        return f"{reward.name} is out of stock."
+    return None
+
+
+@dataclass
+class RewardFields:
+    name: str
+    kind: str
+    cost: int
+    description: str = ""
+    money_value: int = 0  # minor units
+    currency: str = "USD"
+    stock: int | None = None
+    limit_count: int | None = None
+    limit_period: str = "year"
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    regions: str = ""
+    charity_name: str = ""
+    active: bool = True
+
+
+def get_reward(session: Session, reward_id: int) -> Reward:
+    return get_or_refuse(session, Reward, reward_id, "There is no such reward.")
+
+
+def save_reward(
+    session: Session, admin: User, fields: RewardFields, reward_id: int | None = None
+) -> Reward:
+    reward = get_reward(session, reward_id) if reward_id else Reward()
+    if not fields.name.strip():
+        raise DomainError("Give the reward a name.", "name")
+    if fields.kind not in set(RewardKind):
+        raise DomainError("Choose a kind of reward.", "kind")
+    if fields.cost < 1:
+        raise DomainError("A reward costs at least 1 point.", "cost")
+    if fields.kind == RewardKind.CHARITY and not fields.charity_name.strip():
+        raise DomainError("Name the charity the donation goes to.", "charity_name")
+    if fields.starts_at and fields.ends_at and fields.ends_at <= fields.starts_at:
+        raise DomainError("The end must come after the start.", "ends_at")
+    currency = fields.currency.strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise DomainError("Use a three-letter currency code, like USD or EUR.", "currency")
+    for name, value in vars(fields).items():
+        setattr(reward, name, value.strip() if isinstance(value, str) else value)
+    reward.currency = currency
+    session.add(reward)
+    session.flush()
+    record_audit(session, admin, "reward.save", reward, f"Saved reward “{reward.name}”")
+    return reward
+
+
+def reward_settings(session: Session) -> RewardSettings:
+    row = session.get(RewardSettings, 1)
+    if row is None:
+        row = RewardSettings(id=1)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # another request created it first
+            row = session.get(RewardSettings, 1)
+    return row
+
+
+def set_auto_approve_below(session: Session, admin: User, points: int) -> RewardSettings:
+    if points < 0:
+        raise DomainError("The threshold can't be negative.", "auto_approve_below")
+    row = reward_settings(session)
+    row.auto_approve_below = points
+    record_audit(
+        session,
+        admin,
+        "rewards.settings",
+        None,
+        f"Redemptions under {points:,} points are approved automatically",
+    )
+    return row
