@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Redemption tx/s on PostgreSQL (8 clients, 100k advocates) in a throwaway database;
+# BENCH_DATABASE_URL, BENCH_CLIENTS, BENCH_SECONDS: see benchmarks/redemptions.py.
+bench: install
+	$(BIN)/python benchmarks/redemptions.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -243,6 +243,27 @@ def _seed_submissions(session, settings, manager, made) -> None:
         big_ask=True,
     )
 
+    services.log_activity(
+        session,
+        settings,
+        manager,
+        ana.id,
+        "case_study",
+        "Hosted two customer advisory board sessions",
+        now - timedelta(days=15),
+        800,
+    )
+    services.log_activity(
+        session,
+        settings,
+        manager,
+        carla.id,
+        "referral",
+        "Introduced our AE to her peer at Contoso Bank",
+        now - timedelta(days=8),
+        300,
+    )
+
     submit(carla, "roadmap", 1)
     rejected = submit(
         carla,

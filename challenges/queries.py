@@ -322,15 +322,5 @@ def advocates_in(session: Session, group: AdvocateGroup, limit: int = 500) -> li
     )
 
 
-def advocate_choices(session: Session) -> list[tuple[int, str]]:
-    rows = session.execute(
-        select(User.id, User.name, User.email, Account.name)
-        .join(Account, User.account_id == Account.id)
-        .where(User.role == Role.ADVOCATE)
-        .order_by(Account.name, User.email)
-    )
-    return [(uid, f"{name or email} ({account})") for uid, name, email, account in rows]
-
-
 def type_filter_choices() -> list[tuple[str, str]]:
     return [("", "All types")] + [(key, kind.label) for key, kind in REGISTRY.items()]

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from challenges import files
 from challenges.authoring import program_settings
 from challenges.limits import free_slot, limit_reached_message
 from challenges.models import (
@@ -29,6 +28,7 @@ from challenges.models import (
 from challenges.types import challenge_type
 from points.models import EntrySource
 from points.services import award
+from portal import uploads as files
 from portal.accounts.models import Account, Role, User
 from portal.accounts.services import record_audit
 from portal.config import Settings

@@ -528,7 +528,7 @@ def offer_gift(
     return offer
 
 
-def _own_offer(session: Session, advocate: User, offer_id: int) -> GiftOffer:
+def own_offer(session: Session, advocate: User, offer_id: int) -> GiftOffer:
     offer = session.get(GiftOffer, offer_id) if offer_id <= 2**31 - 1 else None
     if offer is None or offer.advocate_id != advocate.id:
         raise NotFound("There is no such offer for you.")
@@ -550,7 +550,7 @@ def _decide(session: Session, offer: GiftOffer, to: OfferStatus, **values) -> No
 def accept_offer(
     session: Session, settings: Settings, advocate: User, offer_id: int, shipping_address: str
 ) -> GiftOffer:
-    offer = _own_offer(session, advocate, offer_id)
+    offer = own_offer(session, advocate, offer_id)
     redemption = redeem(
         session,
         settings,
@@ -568,7 +568,7 @@ def decline_offer(
     session: Session, advocate: User, offer_id: int, employer_forbids: bool, note: str = ""
 ) -> GiftOffer:
     """Decline; "my employer does not allow gifts" also records it for the admins."""
-    offer = _own_offer(session, advocate, offer_id)
+    offer = own_offer(session, advocate, offer_id)
     _decide(session, offer, OfferStatus.DECLINED)
     if employer_forbids and not advocate.declines_gifts:
         set_declines_gifts(session, advocate, True, note or "Said so when declining a gift offer")

@@ -10,10 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from points.models import Reward, RewardKind, RewardSettings
+from portal import uploads
 from portal.accounts.models import GiftPolicy, User
 from portal.accounts.services import record_audit
+from portal.config import Settings
 from portal.db import get_or_refuse, utcnow
 from portal.errors import DomainError
+from portal.uploads import Upload
 
 NOT_GIFTS = {RewardKind.CHARITY, RewardKind.RECOGNITION}
 
@@ -146,3 +149,11 @@ def set_auto_approve_below(session: Session, admin: User, points: int) -> Reward
         f"Redemptions under {points:,} points are approved automatically",
     )
     return row
+
+
+def set_reward_image(session: Session, settings: Settings, reward: Reward, image: Upload) -> None:
+    try:
+        stored = uploads.store(settings, image, images_only=True)
+    except DomainError as error:
+        raise DomainError(error.message, "image") from None
+    reward.image_key = stored.key

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from points.models import EntrySource, LedgerEntry, PointsBalance
 from portal.accounts.models import User
+from portal.accounts.services import record_audit
 from portal.db import refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError
 
@@ -128,9 +129,18 @@ def adjust(
             f"held for rewards: the balance can go down by at most {current.available:,}.",
             "amount",
         )
-    return _book(
+    entry = _book(
         session, advocate.id, amount, 0, key, EntrySource.ADJUSTMENT, None, reason.strip(), admin
     )
+    record_audit(
+        session,
+        admin,
+        "points.adjust",
+        advocate,
+        f"Adjusted {advocate.display_name}'s points by {amount:+,}",
+        reason=reason.strip(),
+    )
+    return entry
 
 
 def _book(

@@ -35,13 +35,28 @@ def create_app(overrides: dict | None = None) -> Flask:
     from challenges.views.authoring import bp as authoring_bp
     from challenges.views.hub import bp as play_bp
     from challenges.views.review import bp as review_bp
+    from points.views.admin import bp as fulfilment_bp
+    from points.views.hub import bp as rewards_bp
+    from points.views.offers import bp as offers_bp
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.cli import register_cli
     from portal.hub.views import bp as hub_bp
     from portal.manage.views import bp as manage_bp
 
-    for blueprint in (auth_bp, hub_bp, manage_bp, admin_bp, authoring_bp, review_bp, play_bp):
+    blueprints = (
+        auth_bp,
+        hub_bp,
+        manage_bp,
+        admin_bp,
+        authoring_bp,
+        review_bp,
+        play_bp,
+        rewards_bp,
+        fulfilment_bp,
+        offers_bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_cli(app)
     _register_core_routes(app)

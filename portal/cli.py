@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import text
 
 from portal import db
 from portal.accounts.models import Role
@@ -117,6 +118,28 @@ def seed_demo(if_empty: bool):
     click.echo(f"seed-demo: {created} records created." if created else "seed-demo: up to date.")
 
 
+points_cli = AppGroup("points", help="Check the points ledger.")
+
+
+@points_cli.command("reconcile")
+def points_reconcile():
+    """Check every balance against the sum of its ledger entries; exit 1 on any difference."""
+    from points.services import reconcile
+
+    with db.new_session() as session:
+        differences = reconcile(session)
+        advocates = session.scalar(text("SELECT count(*) FROM points_balances"))
+    for d in differences:
+        click.echo(
+            f"advocate {d.advocate_id}: {d.field} is {d.recorded}, the ledger says {d.from_ledger}",
+            err=True,
+        )
+    if differences:
+        click.echo(f"points reconcile: {len(differences)} difference(s).", err=True)
+        sys.exit(1)
+    click.echo(f"points reconcile: {advocates} balances match the ledger.")
+
+
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, outbox_cli, db_cli, seed_demo):
+    for group in (users_cli, outbox_cli, db_cli, seed_demo, points_cli):
         app.cli.add_command(group)

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from challenges.demo import seed_challenges
+from points.demo import seed_rewards
 from portal.accounts.models import GiftPolicy, JobLevel, Role, User
 from portal.accounts.services import (
     AccountFields,
@@ -136,4 +137,5 @@ def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> i
         if state == "left":
             opt_out(session, user)
     session.flush()
-    return created + seed_challenges(session, settings, manager)
+    created += seed_challenges(session, settings, manager)
+    return created + seed_rewards(session, settings, admin, manager)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from challenges.models import AdvocateGroup
+from points.redemptions import offer_gift
 from tests.factories import PNG, SETTINGS, login
 
 ROLES = ("anonymous", "advocate", "manager", "admin")
@@ -28,6 +29,9 @@ MATRIX = {
     "authoring.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
     "review.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
     "play.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
+    "rewards.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
+    "offers.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "fulfilment.": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
 }
 
 
@@ -52,6 +56,14 @@ def world(make):
     make.session.commit()
     group = make.session.scalar(select(AdvocateGroup)) or _group(make, people["advocate"])
     approved = make.submission(make.challenge("survey"), people["advocate"])
+    reward = make.reward("Matrix mug", kind="swag", cost=10)
+    attach_reward_image(reward)
+    make.session.commit()
+    redemption = make.redemption(people["advocate"], reward, shipping_address="1 Matrix Way, Zion")
+    offer = offer_gift(
+        make.session, SETTINGS, people["manager"], people["advocate"].id, reward.id, "Thanks!"
+    )
+    make.session.commit()
     values = {
         "account_id": account.id,
         "user_id": people["advocate"].id,
@@ -61,6 +73,9 @@ def world(make):
         "submission_id": submission.id,
         "group_id": group.id,
         "thank_you_id": approved.thank_you.id,
+        "reward_id": reward.id,
+        "redemption_id": redemption.id,
+        "offer_id": offer.id,
     }
     return values, people
 
@@ -80,6 +95,11 @@ def attach_evidence_file(session, submission):
         "review.png",
         "image/png",
     )
+
+
+def attach_reward_image(reward):
+    (Path(SETTINGS.upload_dir) / "reward.png").write_bytes(PNG)
+    reward.image_key = "reward.png"
 
 
 def routes(app):

@@ -2,8 +2,8 @@
 
 from flask import send_file
 
-from challenges import files
 from challenges.models import Submission
+from portal import uploads as files
 from portal.config import settings
 
 

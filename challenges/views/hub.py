@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from challenges import files, queries, services
+from challenges import queries, services
 from challenges.authoring import get_challenge
 from challenges.forms import AttendanceForm, evidence_data, evidence_form
 from challenges.models import ChallengeStatus
 from challenges.views import send_evidence
 from points.services import balance_of
+from portal import uploads as files
 from portal.accounts.models import Role
 from portal.config import settings
 from portal.db import get_session

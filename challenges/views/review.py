@@ -20,7 +20,7 @@ from challenges.forms import (
 from challenges.models import Submission
 from challenges.views import send_evidence
 from portal.accounts.models import Role
-from portal.accounts.queries import account_choices
+from portal.accounts.queries import account_choices, advocate_choices
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
@@ -185,7 +185,7 @@ def _close(session, form, action):
 def log_activity():
     session = get_session()
     form = LogActivityForm()
-    form.advocate_id.choices = queries.advocate_choices(session)
+    form.advocate_id.choices = advocate_choices(session)
     if request.method == "GET" and request.args.get("advocate_id", "").isdigit():
         form.advocate_id.data = int(request.args["advocate_id"])
     if form.validate_on_submit():

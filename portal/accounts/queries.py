@@ -120,3 +120,13 @@ def recent_audit(session: Session, limit: int = 200, target: Account | User | No
             AuditEvent.target_id == target.id,
         )
     return list(session.scalars(statement))
+
+
+def advocate_choices(session: Session) -> list[tuple[int, str]]:
+    rows = session.execute(
+        select(User.id, User.name, User.email, Account.name)
+        .join(Account, User.account_id == Account.id)
+        .where(User.role == Role.ADVOCATE)
+        .order_by(Account.name, User.email)
+    )
+    return [(uid, f"{name or email} ({account})") for uid, name, email, account in rows]

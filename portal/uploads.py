@@ -1,4 +1,5 @@
-"""Evidence files: images or PDF only, size limited, kept outside static/ under a random name."""
+"""Uploaded files (evidence, reward images): images or PDF only, checked by their content,
+size limited, kept outside static/ under a random name."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def sniff(content: bytes) -> tuple[str, str] | None:
     return next((kind for magic, kind in SIGNATURES.items() if content.startswith(magic)), None)
 
 
-def check_upload(settings: Settings, upload: Upload) -> tuple[str, str]:
+def check_upload(settings: Settings, upload: Upload, images_only: bool = False) -> tuple[str, str]:
     limit_mb = settings.max_upload_bytes // (1024 * 1024)
     if not upload.content:
         raise DomainError("The file is empty.", "file")
@@ -46,13 +47,15 @@ def check_upload(settings: Settings, upload: Upload) -> tuple[str, str]:
         size_mb = len(upload.content) / (1024 * 1024)
         raise DomainError(f"The file is {size_mb:.1f} MB; the limit is {limit_mb} MB.", "file")
     kind = sniff(upload.content)
+    if images_only and (kind is None or not kind[0].startswith("image/")):
+        raise DomainError("Choose an image: PNG, JPEG, GIF or WebP.", "file")
     if kind is None:
         raise DomainError("Attach an image (PNG, JPEG, GIF, WebP) or a PDF.", "file")
     return kind
 
 
-def store(settings: Settings, upload: Upload) -> StoredFile:
-    content_type, extension = check_upload(settings, upload)
+def store(settings: Settings, upload: Upload, images_only: bool = False) -> StoredFile:
+    content_type, extension = check_upload(settings, upload, images_only)
     folder = Path(settings.upload_dir)
     folder.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(16) + extension

@@ -1,0 +1,111 @@
+"""Demo rewards, redemptions and a gift offer for `flask --app wsgi seed-demo`."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from points import redemptions as flow
+from points.models import Reward
+from points.rewards import RewardFields, save_reward
+from portal.accounts.models import User
+from portal.accounts.services import find_user_by_email
+from portal.config import Settings
+
+REWARDS = [
+    RewardFields(
+        name="Amazon.com gift card, $25",
+        kind="gift_card",
+        cost=250,
+        money_value=2500,
+        currency="USD",
+        description="Delivered by email as a code within two working days.",
+    ),
+    RewardFields(
+        name="Vouch hoodie",
+        kind="swag",
+        cost=400,
+        money_value=4500,
+        currency="USD",
+        stock=40,
+        limit_count=1,
+        limit_period="year",
+        description="Organic cotton, navy, with the advocate logo. Sizes S to XXL: "
+        "tell us yours with the address.",
+    ),
+    RewardFields(
+        name="Donate $25 to Doctors Without Borders",
+        kind="charity",
+        cost=250,
+        money_value=2500,
+        currency="USD",
+        charity_name="Doctors Without Borders",
+        description="We donate in your name and send you the receipt.",
+    ),
+    RewardFields(
+        name="Donate €10 to Code Club",
+        kind="charity",
+        cost=100,
+        money_value=1000,
+        currency="EUR",
+        charity_name="Code Club",
+        description="Free coding clubs for children, run by volunteers.",
+    ),
+    RewardFields(
+        name="Dinner with our CEO at Vouch Summit",
+        kind="experience",
+        cost=2000,
+        money_value=15000,
+        currency="USD",
+        stock=4,
+        regions="North America",
+        description="Six advocates, one table, no slides.",
+    ),
+    RewardFields(
+        name="Featured in our customer newsletter",
+        kind="recognition",
+        cost=150,
+        description="A short profile of you and your team, approved by you.",
+    ),
+]
+
+
+def seed_rewards(session: Session, settings: Settings, admin: User, manager: User) -> int:
+    """The catalog, redemptions in each state, and an offer; nothing if rewards exist."""
+    if session.scalar(select(func.count()).select_from(Reward)):
+        return 0
+    rewards = {fields.name: save_reward(session, admin, fields) for fields in REWARDS}
+    ana = find_user_by_email(session, "ana.ruiz@northwind.example")
+    ben = find_user_by_email(session, "ben.okafor@globex.example")
+    carla = find_user_by_email(session, "carla.meyer@initech.example")
+    if not (ana and ben and carla):
+        return len(rewards)
+
+    hoodie = flow.redeem(
+        session,
+        settings,
+        ana,
+        rewards["Vouch hoodie"].id,
+        "demo-hoodie",
+        "Ana Ruiz\n200 Harbor Street\nBoston, MA 02110\nSize M",
+    )
+    card = flow.redeem(session, settings, ana, rewards["Amazon.com gift card, $25"].id, "demo-card")
+    flow.fulfil_redemption(session, settings, admin, card.id, "AMZN-7Q4K-22XP-9LMT")
+    donation = flow.redeem(
+        session, settings, ben, rewards["Donate $25 to Doctors Without Borders"].id, "demo-donation"
+    )
+    flow.fulfil_redemption(session, settings, admin, donation.id, "MSF receipt 2026-118734")
+    flow.redeem(
+        session, settings, ben, rewards["Featured in our customer newsletter"].id, "demo-newsletter"
+    )
+    flow.redeem(session, settings, carla, rewards["Donate €10 to Code Club"].id, "demo-code-club")
+    flow.offer_gift(
+        session,
+        settings,
+        manager,
+        ana.id,
+        rewards["Amazon.com gift card, $25"].id,
+        "Thank you for hosting the advisory board, Ana!",
+    )
+    assert hoodie.status == "approved"
+    return len(rewards)

@@ -1,0 +1,204 @@
+"""Forms for the catalog, redemptions, adjustments and gift offers."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from points.models import RewardKind
+from portal.web import row_id
+
+LIMIT_PERIODS = [
+    ("month", "Per month"),
+    ("quarter", "Per quarter"),
+    ("year", "Per year"),
+    ("ever", "In all"),
+]
+
+
+class RewardForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[DataRequired("Give the reward a name."), Length(max=200)]
+    )
+    kind = SelectField("Kind", choices=[(k.value, k.label) for k in RewardKind])
+    description = TextAreaField("Description", render_kw={"rows": 3}, validators=[Length(max=5000)])
+    charity_name = StringField(
+        "Charity", description="For donations: who receives them.", validators=[Length(max=200)]
+    )
+    cost = IntegerField(
+        "Cost in points",
+        validators=[
+            InputRequired("Give the cost in points."),
+            NumberRange(1, 10_000_000, "At least 1."),
+        ],
+    )
+    money_value = DecimalField(
+        "Money value",
+        places=2,
+        default=0,
+        validators=[
+            InputRequired("Give its value (0 if none)."),
+            NumberRange(0, 1_000_000, "0 or more."),
+        ],
+    )
+    currency = StringField("Currency", default="USD", validators=[Length(min=3, max=3)])
+    stock = IntegerField(
+        "Stock",
+        description="Blank: unlimited.",
+        validators=[Optional(), NumberRange(0, 1_000_000, "0 or more.")],
+    )
+    limit_count = IntegerField(
+        "Each advocate may redeem it",
+        description="Blank: no limit.",
+        validators=[Optional(), NumberRange(1, 1000, "At least 1.")],
+    )
+    limit_period = SelectField("Per", choices=LIMIT_PERIODS)
+    starts_on = DateField("Available from", validators=[Optional()])
+    ends_on = DateField(
+        "Available until", validators=[Optional()], description="The last day it can be redeemed."
+    )
+    regions = StringField(
+        "Regions",
+        description="Comma-separated, e.g. North America, EMEA. Blank: everywhere.",
+        validators=[Length(max=200)],
+    )
+    image = FileField("Image", description="PNG, JPEG, GIF or WebP.")
+    active = BooleanField("Active (advocates can see it)", default=True)
+    submit = SubmitField("Save reward")
+
+
+class RedeemForm(FlaskForm):
+    # one key per form shown: a double click sends the same key, and books one redemption
+    request_key = HiddenField(default=lambda: secrets.token_urlsafe(16))
+    shipping_address = TextAreaField(
+        "Shipping address",
+        render_kw={"rows": 4},
+        validators=[Length(max=1000)],
+        description="Only the admins who ship it can see this.",
+    )
+    submit = SubmitField("Redeem")
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", render_kw={"rows": 2}, validators=[Length(max=2000)])
+    submit = SubmitField("Confirm")
+
+
+class RejectForm(ReasonForm):
+    reason = TextAreaField(
+        "Why it is rejected",
+        render_kw={"rows": 2},
+        description="The advocate sees this.",
+        validators=[Length(max=2000)],
+    )
+
+
+class CancelForm(ReasonForm):
+    reason = TextAreaField(
+        "Why it is cancelled (optional)", render_kw={"rows": 2}, validators=[Length(max=2000)]
+    )
+
+
+class RefundForm(ReasonForm):
+    reason = TextAreaField(
+        "Why the points are returned", render_kw={"rows": 2}, validators=[Length(max=2000)]
+    )
+
+
+class FulfilForm(FlaskForm):
+    reference = StringField("Reference", validators=[Length(max=500)])
+    submit = SubmitField("Mark fulfilled")
+
+
+class ConvertForm(FlaskForm):
+    charity_id = SelectField(
+        "Donate to",
+        coerce=row_id,
+        validate_choice=False,
+        validators=[InputRequired("Choose the charity.")],
+    )
+    submit = SubmitField("Convert to a donation")
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        "CSV file",
+        description="Columns: redemption_id, reference (a header line is fine), as in the export.",
+    )
+    text = TextAreaField("Or paste the lines", render_kw={"rows": 5})
+    submit = SubmitField("Import fulfilments")
+
+
+class AdjustForm(FlaskForm):
+    request_key = HiddenField(default=lambda: secrets.token_urlsafe(16))
+    amount = IntegerField(
+        "Points",
+        description="Positive adds, negative removes.",
+        validators=[
+            InputRequired("Enter a number of points."),
+            NumberRange(-10_000_000, 10_000_000),
+        ],
+    )
+    reason = StringField(
+        "Reason", validators=[DataRequired("Say why the balance is changing."), Length(max=500)]
+    )
+    submit = SubmitField("Adjust balance")
+
+
+class ThresholdForm(FlaskForm):
+    auto_approve_below = IntegerField(
+        "Approve automatically below (points)",
+        validators=[InputRequired(), NumberRange(0, 10_000_000, "0 or more.")],
+        description="0: every redemption waits for an admin. Accounts that need approval "
+        "always wait.",
+    )
+    submit = SubmitField("Save")
+
+
+class OfferForm(FlaskForm):
+    advocate_id = SelectField(
+        "Advocate",
+        coerce=row_id,
+        validate_choice=False,
+        validators=[InputRequired("Choose the advocate.")],
+    )
+    reward_id = SelectField(
+        "Gift", coerce=row_id, validate_choice=False, validators=[InputRequired("Choose the gift.")]
+    )
+    message = TextAreaField(
+        "Message",
+        render_kw={"rows": 3},
+        validators=[Length(max=2000)],
+        description="Why you are thanking them.",
+    )
+    submit = SubmitField("Offer the gift")
+
+
+class AcceptOfferForm(FlaskForm):
+    shipping_address = TextAreaField(
+        "Shipping address",
+        render_kw={"rows": 4},
+        validators=[Length(max=1000)],
+        description="Only the admins who ship it can see this.",
+    )
+    accept = SubmitField("Accept")
+
+
+class DeclineOfferForm(FlaskForm):
+    employer_forbids = BooleanField("My employer does not allow me to accept gifts")
+    note = StringField("Anything to add (optional)", validators=[Length(max=500)])
+    decline = SubmitField("Decline")
