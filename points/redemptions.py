@@ -91,6 +91,9 @@ def redeem(
         raise DomainError("Only members of the hub can redeem rewards.")
     if not request_key or len(request_key) > 64:
         raise DomainError("This form has expired: reload the page and try again.")
+    already = AlreadyRequested("You already requested this: it is in your redemptions.")
+    if session.scalar(select(Redemption.id).where(Redemption.request_key == request_key)):
+        raise already  # the unique key below is the backstop when both arrive at once
     reward = get_reward(session, reward_id)
     problem = unavailable(reward, advocate, now)
     if problem:
@@ -113,7 +116,6 @@ def redeem(
         created_at=now,
         updated_at=now,
     )
-    already = AlreadyRequested("You already requested this: it is in your redemptions.")
     with refuse_duplicates(session, already):
         session.add(redemption)
         session.flush()

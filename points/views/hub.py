@@ -51,6 +51,7 @@ def reward(reward_id: int):
     except NotFound:
         abort(404)
     form = RedeemForm()
+    refused = False
     if form.validate_on_submit():
         try:
             redemption = redeem(
@@ -68,6 +69,7 @@ def reward(reward_id: int):
         except DomainError as error:
             session.rollback()
             show_error(form, error)
+            refused = True
             form.request_key.data = RedeemForm().request_key.default()
         else:
             session.commit()
@@ -80,7 +82,7 @@ def reward(reward_id: int):
         form=form,
         refusal=refusal,
         balance=balance_of(session, current_user.id),
-    ), (422 if form.errors else 200)
+    ), (422 if refused or form.errors else 200)
 
 
 def _redeemed(redemption) -> str:
