@@ -37,6 +37,25 @@ def redemptions_of(session: Session, advocate_id: int) -> list[Redemption]:
     )
 
 
+def export_for(session: Session, advocate_id: int) -> list[dict]:
+    """The advocate's redemptions, for their data download (their own address included)."""
+    return [
+        {
+            "reward": r.reward.name,
+            "points": r.cost,
+            "status": r.status,
+            "reference": r.reference or None,
+            "shipping_address": r.shipping_address or None,
+            "requested_at": r.created_at.isoformat(),
+            "history": [
+                {"status": e.to_status, "at": e.created_at.isoformat(), "note": e.note}
+                for e in r.events
+            ],
+        }
+        for r in redemptions_of(session, advocate_id)
+    ]
+
+
 def queue(session: Session, status: str, flagged_only: bool = False) -> list[Redemption]:
     """Redemptions in one status, oldest first (the admins' queues)."""
     query = (

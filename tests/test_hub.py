@@ -60,6 +60,7 @@ def test_advocate_downloads_their_own_data_even_after_leaving(client, make):
         },
     )
     make.submission(make.challenge("survey", title="Poll", approval="auto", points=30), advocate)
+    make.redemption(advocate, make.reward("Donation", kind="charity", cost=20))
     client.post("/hub/leave", data={"confirm": "y"})
 
     response = client.get("/hub/export.json")
@@ -75,6 +76,8 @@ def test_advocate_downloads_their_own_data_even_after_leaving(client, make):
     assert (submission["challenge"], submission["status"]) == ("Poll", "approved")
     assert submission["evidence"] == {"answer": "Support tickets"}
     assert data["points"]["balance"] == 30 and data["points"]["entries"][0]["amount"] == 30
+    [redemption] = data["redemptions"]
+    assert (redemption["reward"], redemption["status"]) == ("Donation", "approved")
 
 
 def test_profile_errors_are_shown_beside_the_field(client, make, session):

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from challenges.queries import export_for, offers_for, pending_count, type_filter_choices
 from challenges.types import REGISTRY
+from points import queries as points_queries
 from points.redemptions import flag_forbidden
 from points.services import balance_of
 from portal.accounts.models import Role
@@ -111,6 +112,7 @@ def export():
     data = {
         **services.export_user_data(session, current_user),
         **export_for(session, current_user.id),
+        "redemptions": points_queries.export_for(session, current_user.id),
     }
     return Response(
         json.dumps(data, indent=2),
