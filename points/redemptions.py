@@ -293,13 +293,15 @@ def fulfil_redemption(
     _check_policy(
         session, redemption.advocate, redemption.reward, "Convert it to a donation or cancel it."
     )
+    # the reference (a gift code is as good as cash) stays on the redemption, not in its history
+    note = f"{label} recorded"
     _move(
         session,
         redemption,
         (S.APPROVED,),
         S.FULFILLED,
         admin,
-        f"{label}: {reference.strip()}",
+        note,
         reference=reference.strip()[:500],
     )
     if redemption.cost:
@@ -421,10 +423,10 @@ def _audit(session, admin, redemption, verb, summary, **details) -> None:
 
 STATUS_SENTENCES = {
     S.REQUESTED: "is waiting for an admin's approval",
-    S.APPROVED: "is approved and on its way",
+    S.APPROVED: "is approved: we are preparing it",
     S.FULFILLED: "has been delivered",
-    S.REJECTED: "was not approved, and your points are back in your balance",
-    S.CANCELLED: "was cancelled, and your points are back in your balance",
+    S.REJECTED: "was not approved, and any points it held are back in your balance",
+    S.CANCELLED: "was cancelled, and any points it held are back in your balance",
     S.REFUNDED: "was refunded: the points are back in your balance",
 }
 

@@ -87,7 +87,7 @@ def reward(reward_id: int):
 
 def _redeemed(redemption) -> str:
     if redemption.status == "approved":
-        return f"Done: {redemption.reward.name} is approved and on its way."
+        return f"Done: {redemption.reward.name} is approved. {_next_step(redemption.reward)}"
     return f"Requested: {redemption.reward.name} is waiting for an admin; the points are set aside."
 
 
@@ -97,6 +97,14 @@ def reward_image(reward_id: int):
         return send_reward_image(get_reward(get_session(), reward_id))
     except NotFound:
         abort(404)
+
+
+def _next_step(reward) -> str:
+    return {
+        "charity": f"We will donate to {reward.charity_name} in your name and send the receipt.",
+        "recognition": "We will be in touch to prepare it with you.",
+        "swag": "We will ship it to the address you gave.",
+    }.get(reward.kind, "We will send it to you soon.")
 
 
 @bp.get("/redemptions")
@@ -113,13 +121,14 @@ def redemptions():
 def cancel(redemption_id: int):
     session = get_session()
     try:
-        cancel_redemption(session, settings(), current_user, redemption_id)
+        cancelled = cancel_redemption(session, settings(), current_user, redemption_id)
     except DomainError as error:
         session.rollback()
         flash(error.message, "warning")
     else:
         session.commit()
-        flash("Cancelled: the points are back in your balance.", "info")
+        back = " The points are back in your balance." if cancelled.cost else ""
+        flash(f"Cancelled.{back}", "info")
     return redirect(url_for("rewards.redemptions"))
 
 
@@ -137,7 +146,9 @@ def offer(offer_id: int):
                 session, settings(), current_user, item.id, accept_form.shipping_address.data or ""
             )
             session.commit()
-            flash(f"Thank you! {item.reward.name} is on its way.", "success")
+            flash(
+                f"Thank you for accepting {item.reward.name}. {_next_step(item.reward)}", "success"
+            )
             return redirect(url_for("rewards.redemptions"))
         if decline_form.decline.data and decline_form.validate_on_submit():
             decline_offer(

@@ -27,7 +27,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 E2E_DIR = Path(__file__).resolve().parent
-SCREENS_DIR = E2E_DIR.parents[1] / "test-results" / "screens"  # gitignored
+# not under test-results/, which pytest-playwright empties at the start of every session
+SCREENS_DIR = E2E_DIR.parents[1] / "test-screens"  # gitignored
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -70,7 +71,7 @@ def live_server(app) -> Iterator[str]:
 
 @pytest.fixture
 def screenshot(page: Page) -> Callable[[str], Path]:
-    """screenshot("invite-results") saves the whole page to test-results/screens/NAME.png."""
+    """screenshot("invite-results") saves the whole page to test-screens/NAME.png."""
 
     def take(name: str) -> Path:
         SCREENS_DIR.mkdir(parents=True, exist_ok=True)
