@@ -198,7 +198,11 @@ def _move(
     note: str,
     **values,
 ) -> None:
-    before = redemption.status
+    # the status as it is now, under the row lock: a transition that waited for another
+    # records where it really started
+    before = session.scalar(
+        select(Redemption.status).where(Redemption.id == redemption.id).with_for_update()
+    )
     if to in (S.REJECTED, S.CANCELLED):
         values["slot"] = None  # the limit slot is free again
     moved = session.execute(
