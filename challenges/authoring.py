@@ -70,7 +70,10 @@ def update_challenge(
         )
     _apply(session, challenge, fields)
     challenge.updated_at = utcnow()
-    session.flush()
+    # the cap check above read `taken` earlier; the CHECK constraint decides a race
+    lower_than_taken = DomainError("More places were taken meanwhile: raise the cap.", "cap")
+    with refuse_duplicates(session, lower_than_taken):
+        session.flush()
     record_audit(session, manager, "challenge.update", challenge, f"Edited “{challenge.title}”")
     return challenge
 
@@ -133,9 +136,9 @@ def _move(
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
+    session.refresh(challenge)
     if not moved:
         raise AlreadyHandled(f"“{challenge.title}” is already {challenge.status}.")
-    session.refresh(challenge)
     return challenge
 
 

@@ -27,7 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from challenges.models import Approval, LimitKind, Period
 from challenges.types import REGISTRY, Field, type_choices
 from portal.accounts.models import JobLevel
-from portal.web import row_id
+from portal.ids import row_id
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -35,7 +35,13 @@ LOCAL = "%Y-%m-%dT%H:%M"
 def _wtforms_field(spec: Field, for_config: bool = False):
     """A WTForms field for a type's Field. Required-ness is checked by the type itself, so
     the message names the field the way the type does."""
-    kwargs = {"label": spec.label, "description": spec.help, "validators": [Optional()]}
+    longest = 5000 if spec.kind == "textarea" else 1000
+    too_long = f"Keep it under {longest:,} characters."
+    kwargs = {
+        "label": spec.label,
+        "description": spec.help,
+        "validators": [Optional(), Length(max=longest, message=too_long)],
+    }
     if spec.kind == "textarea":
         return TextAreaField(**kwargs, render_kw={"rows": 3})
     if spec.kind == "url":
@@ -265,9 +271,13 @@ class LogActivityForm(FlaskForm):
 class GroupForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the group a name."), Length(max=120)])
     description = StringField("Description", validators=[Length(max=500)])
-    segment = StringField("Account segment", description="Blank: any segment.")
-    industry = StringField("Industry", description="Blank: any industry.")
-    region = StringField("Region", description="Blank: any region.")
+    segment = StringField(
+        "Account segment", description="Blank: any segment.", validators=[Length(max=50)]
+    )
+    industry = StringField(
+        "Industry", description="Blank: any industry.", validators=[Length(max=100)]
+    )
+    region = StringField("Region", description="Blank: any region.", validators=[Length(max=50)])
     job_level = SelectField(
         "Job level",
         choices=[("", "Any level")] + [(j.value, j.label) for j in JobLevel],

@@ -78,6 +78,16 @@ def _my_slots(session: Session, advocate_id: int) -> dict[int, set[str]]:
     return slots
 
 
+def visible_to(session: Session, advocate: User, challenge: Challenge) -> bool:
+    """An advocate sees a published challenge meant for them, or one they have taken part in."""
+    if challenge.status == ChallengeStatus.PUBLISHED and targets(challenge, advocate):
+        return True
+    mine = select(Submission.id).where(
+        Submission.challenge_id == challenge.id, Submission.advocate_id == advocate.id
+    )
+    return session.scalar(mine.limit(1)) is not None
+
+
 def offer_for(session: Session, advocate: User, challenge: Challenge) -> Offer:
     """Whether this advocate may complete this challenge now, and if not, why not."""
     now = utcnow()

@@ -29,10 +29,10 @@ def draft_message(template: str, item: ThankYou, sender: User) -> str:
         f"“{submission.challenge.title}”" if submission.challenge else submission.description[:120]
     )
     values = {"name": submission.advocate.display_name, "what": what, "sender": sender.display_name}
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):  # a hand-edited template with a stray brace
-        return template
+    # only these three placeholders: a hand-edited template is text, never format() code
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
 
 
 def _close(session: Session, staff: User, item: ThankYou, method: str, note: str) -> None:

@@ -132,10 +132,14 @@ def _missing(spec: Field) -> str:
 
 
 def check_url(value: str, field_name: str, domain: str = "") -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. "https://[x": not a web address at all
+        raise DomainError("Enter a full web address starting with https://.", field_name) from None
+    if parts.scheme not in ("http", "https") or not host:
         raise DomainError("Enter a full web address starting with https://.", field_name)
-    host = parts.hostname.lower()
+    host = host.lower()
     if domain and host != domain and not host.endswith("." + domain):
         raise DomainError(f"The link must be on {domain}; this one is on {host}.", field_name)
     return value

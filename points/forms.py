@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -20,7 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from points.models import RewardKind
-from portal.web import row_id
+from portal.ids import row_id
 
 LIMIT_PERIODS = [
     ("month", "Per month"),
@@ -28,6 +29,11 @@ LIMIT_PERIODS = [
     ("year", "Per year"),
     ("ever", "In all"),
 ]
+
+
+def _finite(value):
+    """NaN or infinity is no amount of money: treat it as missing."""
+    return None if isinstance(value, Decimal) and not value.is_finite() else value
 
 
 class RewardForm(FlaskForm):
@@ -50,12 +56,14 @@ class RewardForm(FlaskForm):
         "Money value",
         places=2,
         default=0,
+        filters=[_finite],
         validators=[
             InputRequired("Give its value (0 if none)."),
             NumberRange(0, 1_000_000, "0 or more."),
         ],
     )
     currency = StringField("Currency", default="USD", validators=[Length(min=3, max=3)])
+    stock_seen = HiddenField()
     stock = IntegerField(
         "Stock",
         description="Blank: unlimited.",
@@ -83,7 +91,9 @@ class RewardForm(FlaskForm):
 
 class RedeemForm(FlaskForm):
     # one key per form shown: a double click sends the same key, and books one redemption
-    request_key = HiddenField(default=lambda: secrets.token_urlsafe(16))
+    request_key = HiddenField(
+        default=lambda: secrets.token_urlsafe(16), validators=[Length(max=64)]
+    )
     shipping_address = TextAreaField(
         "Shipping address",
         render_kw={"rows": 4},
@@ -144,7 +154,9 @@ class ImportForm(FlaskForm):
 
 
 class AdjustForm(FlaskForm):
-    request_key = HiddenField(default=lambda: secrets.token_urlsafe(16))
+    request_key = HiddenField(
+        default=lambda: secrets.token_urlsafe(16), validators=[Length(max=64)]
+    )
     amount = IntegerField(
         "Points",
         description="Positive adds, negative removes.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account, User, _in
@@ -224,7 +224,18 @@ class GiftOffer(Base):
     """A thank-you gift a manager offers; nothing is sent unless the advocate accepts."""
 
     __tablename__ = "gift_offers"
-    __table_args__ = (CheckConstraint(_in("status", OfferStatus), name="status_known"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", OfferStatus), name="status_known"),
+        # one open offer of a reward per advocate: a double click offers it once
+        Index(
+            "uq_gift_offers_open",
+            "advocate_id",
+            "reward_id",
+            unique=True,
+            postgresql_where=text("status = 'offered'"),
+            sqlite_where=text("status = 'offered'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

@@ -135,9 +135,9 @@ def approved_for_vendor_csv(session: Session) -> str:
         writer.writerow(
             [
                 redemption.id,
-                reward.name,
-                user.display_name,
-                user.email,
+                _cell(reward.name),
+                _cell(user.display_name),
+                _cell(user.email),
                 _one_line(redemption.shipping_address),
                 redemption.created_at.date().isoformat(),
                 "",
@@ -147,7 +147,12 @@ def approved_for_vendor_csv(session: Session) -> str:
 
 
 def _one_line(text: str) -> str:
-    return ", ".join(part.strip() for part in text.splitlines() if part.strip())
+    return _cell(", ".join(part.strip() for part in text.splitlines() if part.strip()))
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading = + - @ would make it a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def rewards_for_admin(session: Session) -> list[tuple[Reward, int]]:

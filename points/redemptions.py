@@ -33,6 +33,7 @@ from portal.accounts.services import record_audit, set_declines_gifts
 from portal.config import Settings
 from portal.db import get_or_refuse, refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, NotFound
+from portal.ids import parse_row_id
 from portal.mail.services import queue_email
 from portal.periods import period_key
 
@@ -67,6 +68,7 @@ def _lock_account(session: Session, account_id: int) -> Account:
 
 def _check_policy(session: Session, advocate: User, reward: Reward, then: str = "") -> None:
     account = _lock_account(session, advocate.account_id)
+    session.refresh(advocate, ["declines_gifts"])  # their own word, as it is now
     refusal = gift_refusal(advocate, reward.kind, account.gift_policy)
     if refusal:
         raise GiftNotAllowed(f"{refusal} {then}".strip(), "reward_id")
@@ -131,8 +133,9 @@ def redeem(
         )
     _record(session, redemption, "", S.REQUESTED, advocate, "")
     policy = advocate.account.gift_policy
-    small = cost < reward_settings(session).auto_approve_below
-    if policy != GiftPolicy.NEEDS_APPROVAL and (offered or small):
+    # a gift a manager offered is judged by its catalog price, like any other
+    small = reward.cost < reward_settings(session).auto_approve_below
+    if policy != GiftPolicy.NEEDS_APPROVAL and small:
         _move(session, redemption, (S.REQUESTED,), S.APPROVED, None, "Approved automatically")
     _tell(session, settings, redemption)
     return redemption
@@ -468,15 +471,18 @@ def import_fulfilments(
 ) -> list[ImportLine]:
     """Fulfil from a CSV of `redemption_id,reference`; each line commits on its own."""
     results = []
-    reader = csv.reader(io.StringIO(text))
-    for number, row in enumerate(reader, start=1):
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        return [ImportLine(0, "", f"That is not a CSV file we can read: {error}.")]
+    for number, row in enumerate(rows, start=1):
         if not row or not "".join(row).strip():
             continue
         if number == 1 and row[0].strip().lower() in ("redemption_id", "id"):
             continue  # a header
         raw_id = row[0].strip().lstrip("#")
         reference = row[1].strip() if len(row) > 1 else ""
-        if not raw_id.isdigit() or int(raw_id) > 2**31 - 1:
+        if parse_row_id(raw_id) is None:
             results.append(ImportLine(number, raw_id, "not a redemption number"))
             continue
         try:
@@ -508,17 +514,21 @@ def offer_gift(
     if not advocate.opted_in:
         raise DomainError(f"{advocate.display_name} is not a member of the hub.", "advocate_id")
     reward = get_reward(session, reward_id)
-    refusal = gift_refusal(advocate, reward.kind)
+    refusal = gift_refusal(advocate, reward.kind) or unavailable(reward, advocate, utcnow())
     if refusal:
-        raise GiftNotAllowed(f"{refusal} Offer a donation or recognition instead.", "reward_id")
+        raise GiftNotAllowed(f"{refusal} Offer something else.", "reward_id")
     offer = GiftOffer(
         advocate_id=advocate.id,
         reward_id=reward.id,
         offered_by_id=manager.id,
         message=message.strip(),
     )
-    session.add(offer)
-    session.flush()
+    pending = AlreadyHandled(
+        f"{advocate.display_name} already has this offer waiting for an answer.", "reward_id"
+    )
+    with refuse_duplicates(session, pending):
+        session.add(offer)
+        session.flush()
     record_audit(
         session, manager, "offer.create", advocate, f"Offered {advocate.display_name} {reward.name}"
     )
@@ -537,7 +547,7 @@ def offer_gift(
 
 
 def own_offer(session: Session, advocate: User, offer_id: int) -> GiftOffer:
-    offer = session.get(GiftOffer, offer_id) if offer_id <= 2**31 - 1 else None
+    offer = session.get(GiftOffer, offer_id)
     if offer is None or offer.advocate_id != advocate.id:
         raise NotFound("There is no such offer for you.")
     return offer

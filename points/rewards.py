@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,6 +92,7 @@ class RewardFields:
     regions: str = ""
     charity_name: str = ""
     active: bool = True
+    stock_seen: int | None = None  # the stock the editing admin saw
 
 
 def get_reward(session: Session, reward_id: int) -> Reward:
@@ -116,12 +117,35 @@ def save_reward(
     if len(currency) != 3 or not currency.isalpha():
         raise DomainError("Use a three-letter currency code, like USD or EUR.", "currency")
     for name, value in vars(fields).items():
-        setattr(reward, name, value.strip() if isinstance(value, str) else value)
+        if name not in ("stock", "stock_seen"):
+            setattr(reward, name, value.strip() if isinstance(value, str) else value)
     reward.currency = currency
+    if reward_id is None:
+        reward.stock = fields.stock
     session.add(reward)
     session.flush()
+    if reward_id is not None:
+        _set_stock(session, reward, fields.stock, fields.stock_seen)
     record_audit(session, admin, "reward.save", reward, f"Saved reward “{reward.name}”")
     return reward
+
+
+def _set_stock(session: Session, reward: Reward, stock: int | None, seen: int | None) -> None:
+    """Only if nobody redeemed one meanwhile: stock is reserved by conditional updates, and
+    writing back the number the form showed would sell those units twice."""
+    changed = session.execute(
+        update(Reward)
+        .where(Reward.id == reward.id, Reward.stock.is_not_distinct_from(seen))
+        .values(stock=stock)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(reward)
+    if not changed:
+        raise DomainError(
+            f"Redemptions changed the stock to {reward.stock} while you were editing: "
+            "check it and save again.",
+            "stock",
+        )
 
 
 def reward_settings(session: Session) -> RewardSettings:

@@ -11,8 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from portal.accounts.models import Role
 from portal.errors import DomainError
-
-MAX_ROW_ID = 2**31 - 1  # the largest id an INTEGER primary key holds
+from portal.ids import MAX_ROW_ID
 
 
 class RowIdConverter(IntegerConverter):
@@ -21,14 +20,6 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(map, *args, **kwargs)
-
-
-def row_id(value) -> int:
-    """WTForms coerce for ids posted in forms: out of range is 'not a valid choice'."""
-    number = int(value)
-    if not 0 <= number <= MAX_ROW_ID:
-        raise ValueError("not a row id")
-    return number
 
 
 def require_roles(blueprint: Blueprint, *roles: Role, exempt: tuple[str, ...] = ()) -> None:

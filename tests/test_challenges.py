@@ -122,7 +122,7 @@ def test_duplicate_and_archive(client, make, session):
     client = client_for(client.application, make.advocate().email)
     assert challenge.title.encode() not in client.get("/hub/").data
     page = client.post(f"/hub/challenges/{challenge.id}", data={"answer": "x"})
-    assert b"is closed" in page.data
+    assert page.status_code == 404  # archived and never done by them: not shown at all
     assert _count(session, Submission) == 0
 
 
@@ -150,7 +150,7 @@ def test_groups_target_by_rule_and_by_name(client, make, session):
         client = client_for(client.application, advocate.email)
         assert (challenge.title.encode() in client.get("/hub/").data) is sees, advocate.email
     refused = client.post(f"/hub/challenges/{challenge.id}", data={"answer": "Tickets"})
-    assert b"is not open to you" in refused.data
+    assert refused.status_code == 404  # not meant for them: not even its description
     assert _count(session, Submission, Submission.advocate_id == outsider.id) == 0
 
 
@@ -334,3 +334,28 @@ def test_ledger_entries_can_never_be_changed_or_deleted(make, session):
             session.execute(statement)
         session.rollback()
     assert session.get(LedgerEntry, entry.id).amount == 10
+
+
+def test_broken_addresses_and_missing_files_are_refused_not_500(app, client, make, session):
+    challenge = make.challenge("social_share", approval="manual")
+    login(client, make.advocate().email)
+    broken = client.post(f"/hub/challenges/{challenge.id}", data={"post_url": "https://[x"})
+    assert b"Enter a full web address starting with https://." in broken.data
+    assert (
+        client.post(
+            f"/hub/challenges/{challenge.id}", data={"post_url": "https://x.example/" + "a" * 1200}
+        ).data.count(b"Keep it under 1,000 characters.")
+        == 1
+    )
+    done = client.post(
+        f"/hub/challenges/{challenge.id}", data={"post_url": "https://www.linkedin.com/p/1"}
+    )
+    assert done.status_code == 302
+    submission = session.scalar(select(Submission))
+    submission.file_key, submission.file_name, submission.file_type = (
+        "gone.png",
+        "gone.png",
+        "image/png",
+    )
+    session.commit()
+    assert client.get(f"/hub/submissions/{submission.id}/file").status_code == 404

@@ -247,3 +247,16 @@ def test_queue_thanks_and_hub_pages_load_in_a_fixed_number_of_queries(app, make)
         make.submission(reviewed)
         make.submission(auto, advocate)
     assert measure() == few  # no query per row
+
+
+def test_a_hand_edited_thank_you_template_is_text_not_code(client, make, session):
+    from challenges.authoring import program_settings
+
+    item = make.submission(make.challenge("survey", approval="auto")).thank_you
+    program_settings(session).thank_you_template = "Hi {name}, {name.__class__} {0} {what}!"
+    session.commit()
+    manager = client_for(client.application, make.manager().email)
+    page = manager.get(f"/manage/thanks/{item.id}")
+    assert page.status_code == 200
+    assert item.submission.advocate.display_name.encode() in page.data
+    assert b"{name.__class__} {0}" in page.data

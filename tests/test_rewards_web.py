@@ -311,3 +311,69 @@ def test_liability_and_reconcile_command(app, make, session):
     assert drift.exit_code == 1
     assert "balance is 1005, the ledger says 1000" in drift.output
     assert _count(session, LedgerEntry) == 2
+
+
+def test_editing_a_reward_never_writes_back_stock_redeemed_meanwhile(app, make, session):
+    advocate = make.advocate()
+    make.points(advocate, 1000)
+    hoodie = make.reward("Hoodie", kind="swag", cost=100, stock=5)
+    admin = client_for(app, make.admin().email)
+    form = {
+        "name": "Hoodie",
+        "kind": "swag",
+        "cost": "100",
+        "money_value": "45",
+        "currency": "USD",
+        "limit_period": "year",
+        "active": "y",
+        "stock": "5",
+        "stock_seen": "5",
+    }
+    make.redemption(advocate, hoodie, shipping_address="1 Main St, Boston MA")
+    stale = admin.post(f"/admin/rewards/{hoodie.id}", data=form)
+    assert b"Redemptions changed the stock to 4 while you were editing" in stale.data
+    session.expire_all()
+    assert session.get(Reward, hoodie.id).stock == 4
+    restocked = admin.post(
+        f"/admin/rewards/{hoodie.id}", data={**form, "stock": "20", "stock_seen": "4"}
+    )
+    assert restocked.status_code == 302
+    session.expire_all()
+    assert session.get(Reward, hoodie.id).stock == 20
+    nan = admin.post(f"/admin/rewards/{hoodie.id}", data={**form, "money_value": "sNaN"})
+    assert nan.status_code == 200 and b"0 or more." in nan.data
+
+
+def test_offers_are_made_once_and_costly_gifts_still_wait_for_an_admin(app, make, session):
+    manager = client_for(app, make.manager().email)
+    advocate = make.advocate()
+    dinner = make.reward("Dinner", kind="experience", cost=2000)
+    offer = {"advocate_id": advocate.id, "reward_id": dinner.id, "message": "Thanks!"}
+    assert manager.post("/manage/offers", data=offer).status_code == 302
+    twice = manager.post("/manage/offers", data=offer)
+    assert b"already has this offer waiting for an answer" in twice.data
+    assert manager.get("/manage/offers?advocate_id=%C2%B2").status_code == 200  # "²"
+    from points.models import GiftOffer
+
+    [made] = session.scalars(select(GiftOffer))
+    client_for(app, advocate.email).post(f"/hub/offers/{made.id}", data={"accept": "y"})
+    [gift] = session.scalars(select(Redemption))
+    assert (gift.cost, gift.status) == (0, "requested")  # worth 2,000 points: an admin decides
+
+
+def test_vendor_csv_cells_are_never_formulas_and_odd_csv_is_reported(app, make, session):
+    advocate = make.advocate()
+    advocate.name = '=HYPERLINK("http://evil.example")'
+    session.commit()
+    make.points(advocate, 500)
+    make.redemption(
+        advocate,
+        make.reward("Hoodie", kind="swag", cost=100),
+        shipping_address="+1 Main St, Boston MA",
+    )
+    admin = client_for(app, make.admin().email)
+    exported = admin.get("/admin/redemptions/export.csv").data.decode()
+    assert "'=HYPERLINK" in exported and "'+1 Main St" in exported
+    huge = "1," + "x" * 200_000 + "\n"
+    result = admin.post("/admin/redemptions/import", data={"text": huge}, follow_redirects=True)
+    assert result.status_code == 200 and b"Fulfilled 0 of 1 lines." in result.data

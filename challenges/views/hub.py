@@ -8,7 +8,6 @@ from flask_login import current_user
 from challenges import queries, services
 from challenges.authoring import get_challenge
 from challenges.forms import AttendanceForm, evidence_data, evidence_form
-from challenges.models import ChallengeStatus
 from challenges.views import send_evidence
 from points.services import balance_of
 from portal import uploads as files
@@ -30,7 +29,7 @@ def challenge(challenge_id: int):
         item = get_challenge(session, challenge_id)
     except NotFound:
         abort(404)
-    if item.status == ChallengeStatus.DRAFT:
+    if not queries.visible_to(session, current_user, item):
         abort(404)
     offer = queries.offer_for(session, current_user, item)
     form = evidence_form(item)

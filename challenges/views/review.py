@@ -24,6 +24,7 @@ from portal.accounts.queries import account_choices, advocate_choices
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
+from portal.ids import parse_row_id
 from portal.web import require_roles, show_error
 
 bp = Blueprint("review", __name__, url_prefix="/manage")
@@ -186,8 +187,8 @@ def log_activity():
     session = get_session()
     form = LogActivityForm()
     form.advocate_id.choices = advocate_choices(session)
-    if request.method == "GET" and request.args.get("advocate_id", "").isdigit():
-        form.advocate_id.data = int(request.args["advocate_id"])
+    if request.method == "GET":
+        form.advocate_id.data = parse_row_id(request.args.get("advocate_id"))
     if form.validate_on_submit():
         occurred = datetime.combine(form.occurred_on.data, datetime.min.time(), UTC)
         try:

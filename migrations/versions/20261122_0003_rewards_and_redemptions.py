@@ -156,6 +156,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_gift_offers_advocate_id"), ["advocate_id"], unique=False
         )
+        batch_op.create_index(
+            "uq_gift_offers_open",
+            ["advocate_id", "reward_id"],
+            unique=True,
+            postgresql_where=sa.text("status = 'offered'"),
+            sqlite_where=sa.text("status = 'offered'"),
+        )
 
     op.create_table(
         "redemption_events",
@@ -199,6 +206,7 @@ def downgrade() -> None:
 
     op.drop_table("redemption_events")
     with op.batch_alter_table("gift_offers", schema=None) as batch_op:
+        batch_op.drop_index("uq_gift_offers_open")
         batch_op.drop_index(batch_op.f("ix_gift_offers_advocate_id"))
 
     op.drop_table("gift_offers")

@@ -8,6 +8,7 @@ from portal.config import settings
 
 
 def send_reward_image(reward: Reward):
-    if not reward.image_key:
+    path = uploads.path_of(settings(), reward.image_key) if reward.image_key else None
+    if path is None or not path.is_file():
         abort(404)
-    return send_file(uploads.path_of(settings(), reward.image_key), max_age=3600)
+    return send_file(path, max_age=3600)

@@ -39,6 +39,7 @@ from portal.accounts.services import get_user
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
+from portal.ids import parse_row_id
 from portal.uploads import Upload
 from portal.web import require_roles, show_error
 
@@ -104,6 +105,7 @@ def _reward_data(item) -> dict:
         )
     }
     data["money_value"] = Decimal(item.money_value) / 100
+    data["stock_seen"] = "" if item.stock is None else item.stock
     data["starts_on"] = item.starts_at.date() if item.starts_at else None
     data["ends_on"] = item.ends_at.date() if item.ends_at else None
     return data
@@ -126,6 +128,7 @@ def _reward_fields(form: RewardForm) -> RewardFields:
         regions=form.regions.data or "",
         charity_name=form.charity_name.data or "",
         active=form.active.data,
+        stock_seen=parse_row_id(form.stock_seen.data),
     )
 
 
@@ -349,19 +352,10 @@ def points(user_id: int):
         key = f"adjustment:{form.request_key.data or secrets.token_urlsafe(16)}"
         try:
             adjust(session, current_user, advocate, form.amount.data, form.reason.data, key)
-            from portal.accounts.services import record_audit  # noqa: PLC0415
         except DomainError as error:
             session.rollback()
             show_error(form, error)
         else:
-            record_audit(
-                session,
-                current_user,
-                "points.adjust",
-                advocate,
-                f"Adjusted {advocate.display_name}'s points by {form.amount.data:+,}",
-                reason=form.reason.data,
-            )
             session.commit()
             flash(f"Adjusted by {form.amount.data:+,} points.", "success")
             return redirect(url_for("fulfilment.points", user_id=advocate.id))

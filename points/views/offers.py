@@ -13,6 +13,7 @@ from portal.accounts.queries import advocate_choices
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
+from portal.ids import parse_row_id
 from portal.web import require_roles, show_error
 
 bp = Blueprint("offers", __name__, url_prefix="/manage")
@@ -25,8 +26,8 @@ def offers():
     form = OfferForm()
     form.advocate_id.choices = advocate_choices(session)
     form.reward_id.choices = queries.reward_choices(session)
-    if request.method == "GET" and request.args.get("advocate_id", "").isdigit():
-        form.advocate_id.data = int(request.args["advocate_id"])
+    if request.method == "GET":
+        form.advocate_id.data = parse_row_id(request.args.get("advocate_id"))
     if form.validate_on_submit():
         try:
             offer = offer_gift(

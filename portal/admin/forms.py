@@ -3,7 +3,7 @@ from wtforms import EmailField, IntegerField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.accounts.models import GiftPolicy, Role
-from portal.web import row_id
+from portal.ids import row_id
 
 SEGMENTS = ["Enterprise", "Mid-market", "SMB"]
 REGIONS = ["North America", "EMEA", "APAC", "LATAM"]

@@ -98,6 +98,7 @@ def profile():
             update_profile(session, current_user, fields)
             flag_forbidden(session, current_user.account_id)
         except DomainError as error:
+            session.rollback()
             show_error(form, error)
         else:
             session.commit()

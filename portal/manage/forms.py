@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from portal.web import row_id
+from portal.ids import row_id
 
 
 class BulkInviteForm(FlaskForm):
