@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from challenges.models import (
@@ -21,7 +20,7 @@ from challenges.models import (
 from challenges.types import challenge_type
 from portal.accounts.models import JobLevel, Role, User
 from portal.accounts.services import normalise_email, record_audit
-from portal.db import get_or_refuse, refuse_duplicates, utcnow
+from portal.db import get_or_refuse, refuse_duplicates, single_row, utcnow
 from portal.errors import AlreadyHandled, DomainError
 
 
@@ -263,15 +262,7 @@ DEFAULT_THANK_YOU = (
 
 
 def program_settings(session: Session) -> ProgramSettings:
-    row = session.get(ProgramSettings, 1)
-    if row is None:
-        row = ProgramSettings(id=1, thank_you_template=DEFAULT_THANK_YOU)
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:  # another request created it first
-            row = session.get(ProgramSettings, 1)
-    return row
+    return single_row(session, ProgramSettings, thank_you_template=DEFAULT_THANK_YOU)
 
 
 def update_program_settings(

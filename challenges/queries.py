@@ -28,7 +28,7 @@ from portal.db import utcnow
 
 
 @dataclass(frozen=True)
-class Offer:
+class Availability:
     """A challenge as one advocate sees it now."""
 
     challenge: Challenge
@@ -36,9 +36,9 @@ class Offer:
     why_not: str = ""
 
 
-def offers_for(
+def available_challenges(
     session: Session, advocate: User, type_key: str = "", now: datetime | None = None
-) -> list[Offer]:
+) -> list[Availability]:
     """Challenges open to this advocate now, newest first: published, in window, targeted at
     them, with a place left, within their limit and their high-effort cap."""
     now = now or utcnow()
@@ -54,7 +54,7 @@ def offers_for(
     challenges = [c for c in session.scalars(query) if targets(c, advocate)]
     slots = _my_slots(session, advocate.id)
     capped = high_effort_asks(session, advocate, now).capped
-    offers = []
+    available = []
     for challenge in challenges:
         if challenge.cap is not None and challenge.taken >= challenge.cap:
             continue
@@ -62,8 +62,8 @@ def offers_for(
             continue
         if free_slot(challenge, slots.get(challenge.id, set()), now) is None:
             continue
-        offers.append(Offer(challenge, True))
-    return offers
+        available.append(Availability(challenge, True))
+    return available
 
 
 def _my_slots(session: Session, advocate_id: int) -> dict[int, set[str]]:
@@ -88,17 +88,19 @@ def visible_to(session: Session, advocate: User, challenge: Challenge) -> bool:
     return session.scalar(mine.limit(1)) is not None
 
 
-def offer_for(session: Session, advocate: User, challenge: Challenge) -> Offer:
+def availability_of(session: Session, advocate: User, challenge: Challenge) -> Availability:
     """Whether this advocate may complete this challenge now, and if not, why not."""
     now = utcnow()
     if not is_open(challenge, now):
-        return Offer(challenge, False, "This challenge is closed.")
+        return Availability(challenge, False, "This challenge is closed.")
     if not targets(challenge, advocate):
-        return Offer(challenge, False, "This challenge is not open to you.")
+        return Availability(challenge, False, "This challenge is not open to you.")
     if challenge.cap is not None and challenge.taken >= challenge.cap:
-        return Offer(challenge, False, f"All {challenge.cap} places have been taken.")
+        return Availability(challenge, False, f"All {challenge.cap} places have been taken.")
     if challenge.high_effort and high_effort_asks(session, advocate, now).capped:
-        return Offer(challenge, False, "You have helped with plenty of big asks lately. Thank you!")
+        return Availability(
+            challenge, False, "You have helped with plenty of big asks lately. Thank you!"
+        )
     if free_slot(challenge, active_slots(session, advocate.id, challenge.id), now) is None:
         waiting = session.scalar(
             select(func.count()).where(
@@ -108,9 +110,9 @@ def offer_for(session: Session, advocate: User, challenge: Challenge) -> Offer:
             )
         )
         if waiting:
-            return Offer(challenge, False, "Your submission is waiting for review.")
-        return Offer(challenge, False, "You have done this challenge as often as it allows.")
-    return Offer(challenge, True)
+            return Availability(challenge, False, "Your submission is waiting for review.")
+        return Availability(challenge, False, "You have done this challenge as often as it allows.")
+    return Availability(challenge, True)
 
 
 def submissions_of(session: Session, advocate_id: int) -> list[Submission]:

@@ -8,7 +8,7 @@ second award.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -358,7 +358,7 @@ def reject(
 @dataclass
 class ReviewOutcome:
     done: int = 0
-    skipped: list[str] | None = None
+    skipped: list[str] = field(default_factory=list)
 
 
 def review_many(
@@ -378,7 +378,7 @@ def review_many(
     if decision == "reject" and not reason.strip():
         raise DomainError("Say why, so the advocates know what to change.", "reason")
     decide = approve if decision == "approve" else reject
-    outcome = ReviewOutcome(skipped=[])
+    outcome = ReviewOutcome()
     for submission_id in sorted(set(submission_ids)):
         try:
             decide(session, settings, reviewer, submission_id, reason)

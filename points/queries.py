@@ -56,11 +56,10 @@ def export_for(session: Session, advocate_id: int) -> list[dict]:
     ]
 
 
-def queue(session: Session, status: str, flagged_only: bool = False) -> list[Redemption]:
-    """Redemptions in one status, oldest first (the admins' queues)."""
+def queue(session: Session, status: str) -> list[Redemption]:
+    """Redemptions in one status, or the open ones flagged by a policy change, oldest first."""
     query = (
         select(Redemption)
-        .where(Redemption.status == status)
         .options(
             joinedload(Redemption.reward),
             joinedload(Redemption.advocate),
@@ -69,8 +68,10 @@ def queue(session: Session, status: str, flagged_only: bool = False) -> list[Red
         .order_by(Redemption.created_at, Redemption.id)
         .limit(500)
     )
-    if flagged_only:
-        query = query.where(Redemption.flagged != "")
+    if status == "flagged":
+        query = query.where(Redemption.status.in_(OPEN), Redemption.flagged != "")
+    else:
+        query = query.where(Redemption.status == status)
     return list(session.scalars(query))
 
 

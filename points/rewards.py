@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from points.models import Reward, RewardKind, RewardSettings
@@ -14,7 +13,7 @@ from portal import uploads
 from portal.accounts.models import GiftPolicy, User
 from portal.accounts.services import record_audit
 from portal.config import Settings
-from portal.db import get_or_refuse, utcnow
+from portal.db import get_or_refuse, single_row, utcnow
 from portal.errors import DomainError
 from portal.uploads import Upload
 
@@ -149,15 +148,7 @@ def _set_stock(session: Session, reward: Reward, stock: int | None, seen: int | 
 
 
 def reward_settings(session: Session) -> RewardSettings:
-    row = session.get(RewardSettings, 1)
-    if row is None:
-        row = RewardSettings(id=1)
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:  # another request created it first
-            row = session.get(RewardSettings, 1)
-    return row
+    return single_row(session, RewardSettings)
 
 
 def set_auto_approve_below(session: Session, admin: User, points: int) -> RewardSettings:

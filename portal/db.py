@@ -98,6 +98,19 @@ def get_or_refuse(session: Session, model: type[T], row_id: int | None, message:
     return row
 
 
+def single_row(session: Session, model: type[T], **defaults) -> T:
+    """The one settings row of `model` (id 1), created with `defaults` on first use."""
+    row = session.get(model, 1)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = model(id=1, **defaults)
+                session.add(row)
+        except IntegrityError:  # another request created it first
+            row = session.get(model, 1)
+    return row
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["vouch.engine"] = engine

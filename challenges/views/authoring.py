@@ -17,7 +17,7 @@ from challenges.forms import (
 )
 from challenges.limits import describe_limit
 from challenges.models import ChallengeStatus
-from challenges.queries import Offer
+from challenges.queries import Availability
 from challenges.types import REGISTRY
 from portal.accounts.models import Role
 from portal.db import get_session
@@ -160,7 +160,7 @@ def preview(challenge_id: int):
     return render_template(
         "challenges/challenge.html",
         challenge=item,
-        offer=Offer(item, True),
+        availability=Availability(item, True),
         form=evidence_form(item),
         preview=True,
     )

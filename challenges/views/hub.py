@@ -31,7 +31,7 @@ def challenge(challenge_id: int):
         abort(404)
     if not queries.visible_to(session, current_user, item):
         abort(404)
-    offer = queries.offer_for(session, current_user, item)
+    availability = queries.availability_of(session, current_user, item)
     form = evidence_form(item)
     if form.validate_on_submit():
         upload = _upload(form)
@@ -44,8 +44,10 @@ def challenge(challenge_id: int):
             session.commit()
             flash(_thanks_for(item), "success")
             return redirect(url_for("play.submissions"))
-        offer = queries.offer_for(session, current_user, item)
-    return render_template("challenges/challenge.html", challenge=item, offer=offer, form=form)
+        availability = queries.availability_of(session, current_user, item)
+    return render_template(
+        "challenges/challenge.html", challenge=item, availability=availability, form=form
+    )
 
 
 def _upload(form) -> files.Upload | None:

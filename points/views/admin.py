@@ -23,7 +23,6 @@ from points.forms import (
     RewardForm,
     ThresholdForm,
 )
-from points.models import RedemptionStatus
 from points.rewards import (
     RewardFields,
     get_reward,
@@ -163,12 +162,7 @@ def redemptions():
     session = get_session()
     status = request.args.get("status", "requested")
     status = status if status in QUEUES else "requested"
-    items = (
-        queries.queue(session, RedemptionStatus.REQUESTED, flagged_only=True)
-        + queries.queue(session, RedemptionStatus.APPROVED, flagged_only=True)
-        if status == "flagged"
-        else queries.queue(session, status)
-    )
+    items = queries.queue(session, status)
     return render_template(
         "points/admin_redemptions.html",
         status=status,

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from points import queries
 from points.forms import AcceptOfferForm, DeclineOfferForm, RedeemForm
+from points.models import RewardKind
 from points.redemptions import (
     AlreadyRequested,
     accept_offer,
@@ -38,7 +39,7 @@ def catalog():
         rewards=catalog_for(session, current_user),
         balance=balance_of(session, current_user.id),
         offers=queries.open_offers_of(session, current_user.id),
-        limited=len(allowed_kinds(account.gift_policy, current_user.declines_gifts)) < 5,
+        limited=allowed_kinds(account.gift_policy, current_user.declines_gifts) != set(RewardKind),
         needs_approval=account.gift_policy == GiftPolicy.NEEDS_APPROVAL,
     )
 

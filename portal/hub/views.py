@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from challenges.queries import export_for, offers_for, pending_count, type_filter_choices
+from challenges.queries import available_challenges, export_for, pending_count, type_filter_choices
 from challenges.types import REGISTRY
 from points import queries as points_queries
 from points.redemptions import flag_forbidden
@@ -33,7 +33,7 @@ def home():
     type_key = type_key if type_key in REGISTRY else ""
     return render_template(
         "hub/home.html",
-        offers=offers_for(session, current_user, type_key),
+        available=available_challenges(session, current_user, type_key),
         type_key=type_key,
         type_choices=type_filter_choices(),
         balance=balance_of(session, current_user.id),
