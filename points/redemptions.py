@@ -56,22 +56,20 @@ def get_redemption(session: Session, redemption_id: int) -> Redemption:
     return get_or_refuse(session, Redemption, redemption_id, "There is no such redemption.")
 
 
-def _lock_account(session: Session, account_id: int) -> Account:
-    """The account row, locked and read fresh: its gift policy can't change until we commit."""
-    return session.scalar(
-        select(Account)
-        .where(Account.id == account_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-def _check_policy(session: Session, advocate: User, reward: Reward, then: str = "") -> None:
-    account = _lock_account(session, advocate.account_id)
-    session.refresh(advocate, ["declines_gifts"])  # their own word, as it is now
-    refusal = gift_refusal(advocate, reward.kind, account.gift_policy)
+def _check_policy(session: Session, advocate: User, reward: Reward, then: str = "") -> str:
+    """Refuse a reward the gift policy forbids; return the policy. The account row stays
+    locked until we commit, so the policy can't change under us (a policy change takes the
+    same lock); the advocate's own word is read fresh with it."""
+    policy, declines = session.execute(
+        select(Account.gift_policy, User.declines_gifts)
+        .join(User, User.account_id == Account.id)
+        .where(User.id == advocate.id)
+        .with_for_update(of=Account)
+    ).one()
+    refusal = gift_refusal(advocate, reward.kind, policy, declines)
     if refusal:
         raise GiftNotAllowed(f"{refusal} {then}".strip(), "reward_id")
+    return policy
 
 
 # --- requesting ---------------------------------------------------------------------------
@@ -100,7 +98,7 @@ def redeem(
     problem = unavailable(reward, advocate, now)
     if problem:
         raise DomainError(problem, "reward_id")
-    _check_policy(session, advocate, reward)
+    policy = _check_policy(session, advocate, reward)
     shipping_address = shipping_address.strip()
     if reward.needs_address and len(shipping_address) < 10:
         raise DomainError("Give the full address we should ship to.", "shipping_address")
@@ -132,7 +130,6 @@ def redeem(
             reward.name,
         )
     _record(session, redemption, "", S.REQUESTED, advocate, "")
-    policy = advocate.account.gift_policy
     # a gift a manager offered is judged by its catalog price, like any other
     small = reward.cost < reward_settings(session).auto_approve_below
     if policy != GiftPolicy.NEEDS_APPROVAL and small:

@@ -32,11 +32,15 @@ def allowed_kinds(policy: str, declines_gifts: bool) -> set[RewardKind]:
     return set(RewardKind)
 
 
-def gift_refusal(advocate: User, kind: str, policy: str | None = None) -> str | None:
-    """Why this advocate may not receive this kind of reward, or None when they may."""
+def gift_refusal(
+    advocate: User, kind: str, policy: str | None = None, declines: bool | None = None
+) -> str | None:
+    """Why this advocate may not receive this kind of reward, or None when they may (the
+    policy and their own word as given, or as loaded)."""
     account = advocate.account
     policy = policy or (account.gift_policy if account else GiftPolicy.ALLOWED)
-    if RewardKind(kind) in allowed_kinds(policy, advocate.declines_gifts):
+    declines = advocate.declines_gifts if declines is None else declines
+    if RewardKind(kind) in allowed_kinds(policy, declines):
         return None
     name = account.name if account else "Your employer"
     label = RewardKind(kind).label.lower()
