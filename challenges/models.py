@@ -93,8 +93,9 @@ class AdvocateGroup(Base):
         fields = ("segment", "industry", "region", "job_level")
         return {name: getattr(self, name) for name in fields if getattr(self, name)}
 
-    def includes(self, advocate: User) -> bool:
-        if any(member.id == advocate.id for member in self.members):
+    def includes(self, advocate: User, member_of: set[int]) -> bool:
+        """Whether the group reaches the advocate; `member_of`: the groups naming them."""
+        if self.id in member_of:
             return True
         rules = self.rules
         if not rules or advocate.account is None:

@@ -20,7 +20,7 @@ from challenges.models import (
     ThankYou,
     group_members,
 )
-from challenges.services import active_slots, high_effort_asks, is_open, targets
+from challenges.services import active_slots, high_effort_asks, is_open, named_in, targets
 from challenges.types import REGISTRY
 from points.models import LedgerEntry, PointsBalance
 from portal.accounts.models import Account, Role, User
@@ -46,12 +46,13 @@ def available_challenges(
         select(Challenge)
         .where(Challenge.status == ChallengeStatus.PUBLISHED, Challenge.starts_at <= now)
         .where((Challenge.ends_at.is_(None)) | (Challenge.ends_at > now))
-        .options(selectinload(Challenge.groups).selectinload(AdvocateGroup.members))
+        .options(selectinload(Challenge.groups))
         .order_by(Challenge.published_at.desc(), Challenge.id.desc())
     )
     if type_key:
         query = query.where(Challenge.type == type_key)
-    challenges = [c for c in session.scalars(query) if targets(c, advocate)]
+    member_of = named_in(session, advocate)
+    challenges = [c for c in session.scalars(query) if targets(c, advocate, member_of)]
     slots = _my_slots(session, advocate.id)
     capped = high_effort_asks(session, advocate, now).capped
     available = []
@@ -80,7 +81,8 @@ def _my_slots(session: Session, advocate_id: int) -> dict[int, set[str]]:
 
 def visible_to(session: Session, advocate: User, challenge: Challenge) -> bool:
     """An advocate sees a published challenge meant for them, or one they have taken part in."""
-    if challenge.status == ChallengeStatus.PUBLISHED and targets(challenge, advocate):
+    published = challenge.status == ChallengeStatus.PUBLISHED
+    if published and targets(challenge, advocate, named_in(session, advocate)):
         return True
     mine = select(Submission.id).where(
         Submission.challenge_id == challenge.id, Submission.advocate_id == advocate.id
@@ -93,7 +95,7 @@ def availability_of(session: Session, advocate: User, challenge: Challenge) -> A
     now = utcnow()
     if not is_open(challenge, now):
         return Availability(challenge, False, "This challenge is closed.")
-    if not targets(challenge, advocate):
+    if not targets(challenge, advocate, named_in(session, advocate)):
         return Availability(challenge, False, "This challenge is not open to you.")
     if challenge.cap is not None and challenge.taken >= challenge.cap:
         return Availability(challenge, False, f"All {challenge.cap} places have been taken.")

@@ -18,12 +18,12 @@ from challenges.authoring import program_settings
 from challenges.limits import free_slot, limit_reached_message
 from challenges.models import (
     ACTIVE,
-    AdvocateGroup,
     Challenge,
     ChallengeStatus,
     Submission,
     SubmissionStatus,
     ThankYou,
+    group_members,
 )
 from challenges.types import challenge_type
 from points.models import EntrySource
@@ -57,8 +57,16 @@ def is_open(challenge: Challenge, now: datetime) -> bool:
     )
 
 
-def targets(challenge: Challenge, advocate: User) -> bool:
-    return not challenge.groups or any(group.includes(advocate) for group in challenge.groups)
+def named_in(session: Session, advocate: User) -> set[int]:
+    """The groups that name this advocate as a member."""
+    rows = select(group_members.c.group_id).where(group_members.c.user_id == advocate.id)
+    return set(session.scalars(rows))
+
+
+def targets(challenge: Challenge, advocate: User, member_of: set[int]) -> bool:
+    return not challenge.groups or any(
+        group.includes(advocate, member_of) for group in challenge.groups
+    )
 
 
 def active_slots(session: Session, advocate_id: int, challenge_id: int) -> set[str]:
@@ -145,7 +153,7 @@ def submit(
         raise ChallengeClosed(f"“{challenge.title}” is closed.")
     if advocate.role != Role.ADVOCATE or not advocate.opted_in:
         raise DomainError("Only members of the hub can complete challenges.")
-    if not targets(challenge, advocate):
+    if not targets(challenge, advocate, named_in(session, advocate)):
         raise ChallengeClosed(f"“{challenge.title}” is not open to you.")
     kind = challenge.kind
     cleaned = kind.clean_evidence(
@@ -444,7 +452,3 @@ def evidence_file(session: Session, viewer: User, submission_id: int) -> Submiss
     if not allowed or not submission.file_key:
         raise NotFound("There is no such file.")
     return submission
-
-
-def groups_of(session: Session, advocate: User) -> list[AdvocateGroup]:
-    return [group for group in session.scalars(select(AdvocateGroup)) if group.includes(advocate)]
