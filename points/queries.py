@@ -172,7 +172,12 @@ def rewards_for_admin(session: Session) -> list[tuple[Reward, int]]:
 
 def charity_choices(session: Session) -> list[tuple[int, str]]:
     return [
-        (reward.id, f"{reward.name} ({reward.charity_name})")
+        (
+            reward.id,
+            reward.name
+            if reward.charity_name in reward.name
+            else f"{reward.name} ({reward.charity_name})",
+        )
         for reward in session.scalars(
             select(Reward).where(Reward.kind == RewardKind.CHARITY, Reward.active)
         )

@@ -133,7 +133,7 @@ def redeem(
     # a gift a manager offered is judged by its catalog price, like any other
     small = reward.cost < reward_settings(session).auto_approve_below
     if policy != GiftPolicy.NEEDS_APPROVAL and small:
-        _move(session, redemption, (S.REQUESTED,), S.APPROVED, None, "Approved automatically")
+        _move(session, redemption, (S.REQUESTED,), S.APPROVED, None, "under the approval threshold")
     _tell(session, settings, redemption)
     return redemption
 
