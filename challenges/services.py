@@ -183,7 +183,7 @@ def submit(
         session.add(submission)
         session.flush()
     if upload is not None:
-        stored = files.store(settings, upload)
+        stored = files.store(session, settings, upload)
         submission.file_key, submission.file_name = stored.key, stored.name
         submission.file_type = stored.content_type
     if kind.auto_approves(challenge, cleaned):

@@ -172,7 +172,9 @@ def set_auto_approve_below(session: Session, admin: User, points: int) -> Reward
 
 def set_reward_image(session: Session, settings: Settings, reward: Reward, image: Upload) -> None:
     try:
-        stored = uploads.store(settings, image, images_only=True)
+        stored = uploads.store(session, settings, image, images_only=True)
     except DomainError as error:
         raise DomainError(error.message, "image") from None
+    if reward.image_key:
+        uploads.discard_after_commit(session, settings, reward.image_key)
     reward.image_key = stored.key

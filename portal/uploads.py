@@ -7,6 +7,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from portal.config import Settings
 from portal.errors import DomainError
 
@@ -54,18 +57,42 @@ def check_upload(settings: Settings, upload: Upload, images_only: bool = False) 
     return kind
 
 
-def store(settings: Settings, upload: Upload, images_only: bool = False) -> StoredFile:
+def store(
+    session: Session, settings: Settings, upload: Upload, images_only: bool = False
+) -> StoredFile:
+    """Write the file; it is removed again if the session's transaction rolls back."""
     content_type, extension = check_upload(settings, upload, images_only)
     folder = Path(settings.upload_dir)
     folder.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(16) + extension
     (folder / key).write_bytes(upload.content)
+    session.info.setdefault(_WRITTEN, []).append(folder / key)
     name = Path(upload.filename or "evidence").name[:200] or "evidence"
     return StoredFile(key=key, name=name, content_type=content_type)
 
 
-def discard(settings: Settings, key: str) -> None:
-    (Path(settings.upload_dir) / key).unlink(missing_ok=True)
+def discard_after_commit(session: Session, settings: Settings, key: str) -> None:
+    """Remove a file the transaction replaces, once (and only if) it commits."""
+    session.info.setdefault(_REPLACED, []).append(path_of(settings, key))
+
+
+_WRITTEN, _REPLACED = "vouch.uploads.written", "vouch.uploads.replaced"
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+    for path in session.info.pop(_REPLACED, []):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested:  # a savepoint: the transaction that wrote them goes on
+        return
+    session.info.pop(_REPLACED, None)
+    for path in session.info.pop(_WRITTEN, []):
+        path.unlink(missing_ok=True)
 
 
 def path_of(settings: Settings, key: str) -> Path:

@@ -359,3 +359,25 @@ def test_broken_addresses_and_missing_files_are_refused_not_500(app, client, mak
     )
     session.commit()
     assert client.get(f"/hub/submissions/{submission.id}/file").status_code == 404
+
+
+def test_uploads_live_and_die_with_their_transaction(session):
+    from pathlib import Path
+
+    from portal import uploads
+    from tests.factories import SETTINGS
+
+    session.execute(select(1))  # as in a request: the transaction is under way
+    kept = uploads.store(session, SETTINGS, uploads.Upload("a.png", PNG))
+    session.commit()
+    session.execute(select(1))
+    dropped = uploads.store(session, SETTINGS, uploads.Upload("b.png", PNG))
+    uploads.discard_after_commit(session, SETTINGS, kept.key)
+    session.rollback()
+    folder = Path(SETTINGS.upload_dir)
+    assert (folder / kept.key).exists()  # the rollback also cancelled its replacement
+    assert not (folder / dropped.key).exists()
+    session.execute(select(1))
+    uploads.discard_after_commit(session, SETTINGS, kept.key)
+    session.commit()
+    assert not (folder / kept.key).exists()
