@@ -259,31 +259,39 @@ def recently_thanked(session: Session, limit: int = 20) -> list[ThankYou]:
 
 @dataclass(frozen=True)
 class NearCap:
-    advocate: User
+    who: User | Account
     asks: int
     cap: int
 
 
 def advocates_near_cap(session: Session, now: datetime | None = None) -> list[NearCap]:
     """Advocates one big ask from their cap, or at it, in the rolling window."""
-    now = now or utcnow()
-    settings = program_settings(session)
-    since = now - timedelta(days=settings.high_effort_window_days)
-    threshold = max(settings.high_effort_per_advocate - 1, 1)
+    cap = program_settings(session).high_effort_per_advocate
+    return _near_cap(session, User, Submission.advocate_id, cap, now)
+
+
+def accounts_near_cap(session: Session, now: datetime | None = None) -> list[NearCap]:
+    """Accounts one big ask from their cap, or at it, in the rolling window."""
+    cap = program_settings(session).high_effort_per_account
+    return _near_cap(session, Account, Submission.account_id, cap, now)
+
+
+def _near_cap(session: Session, model, key, cap: int, now: datetime | None) -> list[NearCap]:
+    since = (now or utcnow()) - timedelta(days=program_settings(session).high_effort_window_days)
     asks = func.count(Submission.id)
     rows = session.execute(
-        select(User, asks)
-        .join(Submission, Submission.advocate_id == User.id)
+        select(model, asks)
+        .join(Submission, key == model.id)
         .where(
             Submission.high_effort,
             Submission.status.in_(ACTIVE),
             Submission.created_at >= since,
         )
-        .group_by(User.id)
-        .having(asks >= threshold)
-        .order_by(asks.desc(), User.email)
+        .group_by(model.id)
+        .having(asks >= max(cap - 1, 1))
+        .order_by(asks.desc(), model.id)
     )
-    return [NearCap(user, count, settings.high_effort_per_advocate) for user, count in rows]
+    return [NearCap(who, count, cap) for who, count in rows]
 
 
 def referral_leads(session: Session) -> list[Submission]:

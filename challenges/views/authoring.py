@@ -276,5 +276,8 @@ def program_settings():
             flash("Program settings saved.", "success")
             return redirect(url_for("authoring.program_settings"))
     return render_template(
-        "challenges/settings.html", form=form, near_cap=queries.advocates_near_cap(session)
+        "challenges/settings.html",
+        form=form,
+        near_cap=queries.advocates_near_cap(session),
+        accounts_near_cap=queries.accounts_near_cap(session),
     )

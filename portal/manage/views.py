@@ -30,6 +30,7 @@ def dashboard():
         thanks_owed=thanks.open_count(session),
         share=thanks.thanked_within_a_week(session),
         near_cap=queries.advocates_near_cap(session),
+        accounts_near_cap=queries.accounts_near_cap(session),
         live=queries.live_count(session),
     )
 
