@@ -7,22 +7,11 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.steps import log_in, log_out
 from tests.factories import PASSWORD, link_in
 
 ADVOCATE_EMAIL = "ana.ruiz@northwind.example"
 ADVOCATE_PASSWORD = "a-long-password-1"
-
-
-def log_in(page: Page, live_server: str, email: str, password: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
-def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("alert")).to_contain_text("You are logged out.")
 
 
 def test_invited_advocate_opts_in_logs_in_and_leaves(

@@ -8,7 +8,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD, PNG
+from tests.e2e.steps import log_in, log_out, nav
+from tests.factories import PNG
 
 REVIEW_TITLE = "Review Vouch on G2"
 SURVEY_TITLE = "How often do you use Vouch?"
@@ -17,23 +18,6 @@ WRONG_REVIEW_URL = "https://example.com/review"
 REVIEW_URL = "https://www.g2.com/products/vouch/reviews/123"
 # "Evidence required" is ticked by default, so a review needs a screenshot attached.
 REVIEW_SCREENSHOT = {"name": "my-g2-review.png", "mimeType": "image/png", "buffer": PNG}
-
-
-def log_in(page: Page, live_server: str, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("alert")).to_contain_text("You are logged out.")
-
-
-def nav(page: Page, name: str):
-    """A link in the main navigation bar."""
-    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
 
 
 def save_new_draft(page: Page, screenshot, fill_details, title: str, name: str) -> None:

@@ -11,7 +11,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from portal.accounts.models import GiftPolicy
-from tests.factories import PASSWORD
+from tests.e2e.steps import log_in, log_out, nav
 
 GIFT_CARD = "Amazon gift card, $60"
 HOODIE = "Vouch hoodie"
@@ -21,23 +21,6 @@ SPOTLIGHT = "Customer spotlight on our blog"
 GIFT_CODE = "AMZN-7Q4K-93XZ-PLMN"
 ADDRESS = "Ana Ruiz\nNorthwind Traders\n12 Harbour Street\nSeattle, WA 98101\nUSA"
 OFFER_MESSAGE = "Thank you for the reference call with Contoso last week: it made the deal."
-
-
-def log_in(page: Page, live_server: str, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("alert")).to_contain_text("You are logged out.")
-
-
-def nav(page: Page, name: str):
-    """A link in the main navigation bar."""
-    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
 
 
 def open_catalog(page: Page) -> None:
