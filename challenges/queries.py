@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from challenges.authoring import program_settings
@@ -25,6 +25,7 @@ from challenges.types import REGISTRY
 from points.models import LedgerEntry, PointsBalance
 from portal.accounts.models import Account, Role, User
 from portal.db import utcnow
+from portal.pagination import Page, PageRequest, paginate
 
 
 @dataclass(frozen=True)
@@ -264,34 +265,47 @@ class NearCap:
     cap: int
 
 
-def advocates_near_cap(session: Session, now: datetime | None = None) -> list[NearCap]:
-    """Advocates one big ask from their cap, or at it, in the rolling window."""
-    cap = program_settings(session).high_effort_per_advocate
-    return _near_cap(session, User, Submission.advocate_id, cap, now)
+def advocates_near_cap(session: Session, limit: int, now: datetime | None = None) -> list[NearCap]:
+    """Advocates one big ask from their cap, or at it, in the rolling window: the most asked."""
+    statement = _near_cap(session, User, now).limit(limit)
+    return [NearCap(*row) for row in session.execute(statement)]
 
 
-def accounts_near_cap(session: Session, now: datetime | None = None) -> list[NearCap]:
-    """Accounts one big ask from their cap, or at it, in the rolling window."""
-    cap = program_settings(session).high_effort_per_account
-    return _near_cap(session, Account, Submission.account_id, cap, now)
+def accounts_near_cap(session: Session, limit: int, now: datetime | None = None) -> list[NearCap]:
+    """Accounts one big ask from their cap, or at it, in the rolling window: the most asked."""
+    statement = _near_cap(session, Account, now).limit(limit)
+    return [NearCap(*row) for row in session.execute(statement)]
 
 
-def _near_cap(session: Session, model, key, cap: int, now: datetime | None) -> list[NearCap]:
-    since = (now or utcnow()) - timedelta(days=program_settings(session).high_effort_window_days)
-    asks = func.count(Submission.id)
-    rows = session.execute(
-        select(model, asks)
-        .join(Submission, key == model.id)
+def near_cap_page(session: Session, wanted: PageRequest, now: datetime | None = None) -> Page:
+    """Every advocate near the cap, a page at a time."""
+    page = paginate(session, _near_cap(session, User, now), wanted)
+    return replace(page, items=[NearCap(*row) for row in page.items])
+
+
+def _near_cap(session: Session, model: type[User] | type[Account], now: datetime | None):
+    """Who has at least cap - 1 big asks in the window (read from the index of big asks)."""
+    settings = program_settings(session)
+    if model is User:
+        key, cap = Submission.advocate_id, settings.high_effort_per_advocate
+    else:
+        key, cap = Submission.account_id, settings.high_effort_per_account
+    since = (now or utcnow()) - timedelta(days=settings.high_effort_window_days)
+    asks = (
+        select(key.label("who_id"), func.count().label("asks"))
         .where(
-            Submission.high_effort,
-            Submission.status.in_(ACTIVE),
-            Submission.created_at >= since,
+            Submission.high_effort, Submission.status.in_(ACTIVE), Submission.created_at >= since
         )
-        .group_by(model.id)
-        .having(asks >= max(cap - 1, 1))
-        .order_by(asks.desc(), model.id)
+        .group_by(key)
+        .having(func.count() >= max(cap - 1, 1))
+        .subquery()
     )
-    return [NearCap(who, count, cap) for who, count in rows]
+    statement = (
+        select(model, asks.c.asks, literal(cap))
+        .join(asks, asks.c.who_id == model.id)
+        .order_by(asks.c.asks.desc(), model.id)
+    )
+    return statement.options(joinedload(User.account)) if model is User else statement
 
 
 def referral_leads(session: Session) -> list[Submission]:

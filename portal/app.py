@@ -14,7 +14,7 @@ from portal.accounts.models import GiftPolicy, Role, User
 from portal.config import PROJECT_ROOT
 from portal.extensions import csrf, limiter, login_manager, mail
 from portal.markdown import render_markdown
-from portal.web import RowIdConverter
+from portal.web import RowIdConverter, page_url
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -62,7 +62,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_core_routes(app)
     _register_error_pages(app)
     app.jinja_env.globals.update(
-        Role=Role, GiftPolicy=GiftPolicy, terms_version=config.TERMS_VERSION
+        Role=Role, GiftPolicy=GiftPolicy, terms_version=config.TERMS_VERSION, page_url=page_url
     )
     app.jinja_env.filters["markdown"] = render_markdown
     return app

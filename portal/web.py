@@ -54,6 +54,20 @@ def show_error(form: FlaskForm | None, error: DomainError) -> None:
         flash(error.message, "danger")
 
 
+def clean_query(text: str | None, limit: int = 100) -> str:
+    """A search box's text as a filter: trimmed, bounded, without control characters."""
+    return "".join(ch for ch in (text or "")[:limit] if ch.isprintable()).strip()
+
+
+def page_url(**changes) -> str:
+    """This page's address with other page arguments, keeping every filter in the query."""
+    args = request.args.to_dict(flat=False)
+    for name in ("page", "after", "before"):
+        args.pop(name, None)
+    args.update(changes)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def safe_next(target: str | None) -> str | None:
     """Only paths on this site: no scheme, no host, no protocol-relative '//' tricks."""
     if not target:

@@ -278,6 +278,6 @@ def program_settings():
     return render_template(
         "challenges/settings.html",
         form=form,
-        near_cap=queries.advocates_near_cap(session),
-        accounts_near_cap=queries.accounts_near_cap(session),
+        near_cap=queries.advocates_near_cap(session, limit=10),
+        accounts_near_cap=queries.accounts_near_cap(session, limit=10),
     )

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.accounts.models import (
     Account,
     AuditEvent,
     ConsentRecord,
+    GiftPolicy,
     GiftPolicyRequest,
     Role,
     User,
 )
+from portal.pagination import Page, PageRequest, paginate, paginate_by_key
 
 
 @dataclass
@@ -26,41 +28,76 @@ class AccountRow:
     open_requests: int
 
 
-def accounts_with_member_counts(session: Session) -> list[AccountRow]:
-    open_consent = (
-        select(ConsentRecord.user_id).where(ConsentRecord.opted_out_at.is_(None)).scalar_subquery()
+def accounts_page(session: Session, wanted: PageRequest, query: str = "", policy: str = "") -> Page:
+    """Accounts by name, searched and filtered, with member counts for the page shown."""
+    statement = select(Account).options(selectinload(Account.owner)).order_by(Account.name)
+    if query:
+        statement = statement.where(func.lower(Account.name).contains(query.strip().lower()))
+    if policy:
+        statement = statement.where(Account.gift_policy == policy)
+    page = paginate(session, statement, wanted)
+    return replace(page, items=with_member_counts(session, page.items))
+
+
+def with_member_counts(session: Session, accounts: list[Account]) -> list[AccountRow]:
+    """Member and request counts of the given accounts only (a page, a top-N)."""
+    ids = [account.id for account in accounts]
+    if not ids:
+        return []
+    open_consent = select(ConsentRecord.id).where(
+        ConsentRecord.user_id == User.id, ConsentRecord.opted_out_at.is_(None)
     )
-    member_counts = (
-        select(
-            User.account_id,
-            func.count().label("advocates"),
-            func.sum(case((User.id.in_(open_consent), 1), else_=0)).label("opted_in"),
-            func.sum(case((User.password_hash.is_(None), 1), else_=0)).label("invited"),
+    members = {
+        account_id: (advocates, opted_in, invited)
+        for account_id, advocates, opted_in, invited in session.execute(
+            select(
+                User.account_id,
+                func.count(),
+                func.count().filter(open_consent.exists()),
+                func.count().filter(User.password_hash.is_(None)),
+            )
+            .where(User.account_id.in_(ids), User.role == Role.ADVOCATE, User.active.is_(True))
+            .group_by(User.account_id)
         )
-        .where(User.role == Role.ADVOCATE, User.active.is_(True))
-        .group_by(User.account_id)
-        .subquery()
+    }
+    requests = dict(
+        session.execute(
+            select(GiftPolicyRequest.account_id, func.count())
+            .where(GiftPolicyRequest.account_id.in_(ids), GiftPolicyRequest.resolved_at.is_(None))
+            .group_by(GiftPolicyRequest.account_id)
+        ).all()
     )
-    request_counts = (
-        select(GiftPolicyRequest.account_id, func.count().label("open_requests"))
-        .where(GiftPolicyRequest.resolved_at.is_(None))
-        .group_by(GiftPolicyRequest.account_id)
-        .subquery()
+    return [
+        AccountRow(account, *members.get(account.id, (0, 0, 0)), requests.get(account.id, 0))
+        for account in accounts
+    ]
+
+
+@dataclass(frozen=True)
+class PolicyCount:
+    policy: GiftPolicy
+    accounts: int
+
+
+def accounts_by_policy(session: Session) -> list[PolicyCount]:
+    """How many accounts have each gift policy (every policy listed, zero included)."""
+    counts = dict(
+        session.execute(
+            select(Account.gift_policy, func.count()).group_by(Account.gift_policy)
+        ).all()
     )
-    rows = session.execute(
-        select(
-            Account,
-            func.coalesce(member_counts.c.advocates, 0),
-            func.coalesce(member_counts.c.opted_in, 0),
-            func.coalesce(member_counts.c.invited, 0),
-            func.coalesce(request_counts.c.open_requests, 0),
-        )
-        .outerjoin(member_counts, member_counts.c.account_id == Account.id)
-        .outerjoin(request_counts, request_counts.c.account_id == Account.id)
+    return [PolicyCount(policy, counts.get(policy, 0)) for policy in GiftPolicy]
+
+
+def largest_accounts(session: Session, limit: int = 10) -> list[AccountRow]:
+    """The accounts with the most revenue, for the dashboards (the full list pages)."""
+    accounts = session.scalars(
+        select(Account)
         .options(selectinload(Account.owner))
-        .order_by(Account.name)
-    ).all()
-    return [AccountRow(*row) for row in rows]
+        .order_by(Account.arr.desc().nulls_last(), Account.name)
+        .limit(limit)
+    )
+    return with_member_counts(session, list(accounts))
 
 
 def account_choices(session: Session) -> list[tuple[int, str]]:
@@ -76,9 +113,14 @@ def staff_choices(session: Session) -> list[tuple[int, str]]:
     return [(u.id, f"{u.display_name} ({u.email})") for u in staff]
 
 
-def list_users(
-    session: Session, role: str | None = None, account_id: int | None = None, query: str = ""
-) -> list[User]:
+def users_page(
+    session: Session,
+    wanted: PageRequest,
+    role: str | None = None,
+    account_id: int | None = None,
+    query: str = "",
+) -> Page:
+    """Users by email, filtered by role and account, searched by name or email."""
     statement = (
         select(User)
         .options(selectinload(User.account), selectinload(User.consents))
@@ -89,25 +131,38 @@ def list_users(
     if account_id:
         statement = statement.where(User.account_id == account_id)
     if query:
-        like = f"%{query.strip().lower()}%"
+        needle = query.strip().lower()
         statement = statement.where(
-            func.lower(User.email).like(like) | func.lower(User.name).like(like)
+            func.lower(User.email).contains(needle) | func.lower(User.name).contains(needle)
         )
-    return list(session.scalars(statement))
+    return paginate(session, statement, wanted)
 
 
-def open_policy_requests(session: Session) -> list[GiftPolicyRequest]:
+def open_policy_requests(session: Session, limit: int = 20) -> list[GiftPolicyRequest]:
+    """The oldest open requests first (the dashboard shows the first `limit`)."""
     return list(
         session.scalars(
             select(GiftPolicyRequest)
             .where(GiftPolicyRequest.resolved_at.is_(None))
             .options(selectinload(GiftPolicyRequest.user), selectinload(GiftPolicyRequest.account))
-            .order_by(GiftPolicyRequest.created_at)
+            .order_by(GiftPolicyRequest.created_at, GiftPolicyRequest.id)
+            .limit(limit)
         )
     )
 
 
-def recent_audit(session: Session, limit: int = 200, target: Account | User | None = None):
+def open_policy_request_count(session: Session) -> int:
+    return session.scalar(select(func.count()).where(GiftPolicyRequest.resolved_at.is_(None)))
+
+
+def _audit_of(target: Account | User):
+    return (
+        AuditEvent.target_type == type(target).__name__.lower(),
+        AuditEvent.target_id == target.id,
+    )
+
+
+def recent_audit(session: Session, limit: int = 10, target: Account | User | None = None):
     statement = (
         select(AuditEvent)
         .options(selectinload(AuditEvent.actor))
@@ -115,11 +170,18 @@ def recent_audit(session: Session, limit: int = 200, target: Account | User | No
         .limit(limit)
     )
     if target is not None:
-        statement = statement.where(
-            AuditEvent.target_type == type(target).__name__.lower(),
-            AuditEvent.target_id == target.id,
-        )
+        statement = statement.where(*_audit_of(target))
     return list(session.scalars(statement))
+
+
+def audit_page(session: Session, wanted: PageRequest, action: str = "") -> Page:
+    """The audit log, newest first, a page at a time (by id: new events never shift it)."""
+    statement = select(AuditEvent).options(selectinload(AuditEvent.actor))
+    if action:
+        statement = statement.where(AuditEvent.action.startswith(action, autoescape=True))
+    return paginate_by_key(
+        session, statement, (AuditEvent.id,), wanted, newest_first=True, count=False
+    )
 
 
 def advocate_choices(session: Session) -> list[tuple[int, str]]:

@@ -14,7 +14,8 @@ from portal.auth.services import invite_user
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
-from portal.web import require_roles, show_error
+from portal.pagination import PageRequest
+from portal.web import clean_query, require_roles, show_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 require_roles(bp, Role.ADMIN)
@@ -33,8 +34,10 @@ def dashboard():
     session = get_session()
     return render_template(
         "admin/dashboard.html",
-        accounts=queries.accounts_with_member_counts(session),
+        accounts=queries.largest_accounts(session),
+        by_policy=queries.accounts_by_policy(session),
         requests=queries.open_policy_requests(session),
+        request_count=queries.open_policy_request_count(session),
         audit=queries.recent_audit(session, limit=10),
     )
 
@@ -44,9 +47,14 @@ def dashboard():
 
 @bp.get("/accounts")
 def accounts_list():
-    return render_template(
-        "admin/accounts.html", rows=queries.accounts_with_member_counts(get_session())
+    query = clean_query(request.args.get("q"))
+    policy = request.args.get("policy", "")
+    if policy not in {p.value for p in GiftPolicy}:
+        policy = ""
+    page = queries.accounts_page(
+        get_session(), PageRequest.from_args(request.args), query=query, policy=policy
     )
+    return render_template("admin/accounts.html", page=page, query=query, policy=policy)
 
 
 def _account_fields(form: forms.AccountForm) -> accounts.AccountFields:
@@ -110,7 +118,9 @@ def account_detail(account_id: int, policy_form: forms.GiftPolicyForm | None = N
         account=account,
         policy_form=policy_form,
         dismiss_form=forms.DismissRequestForm(),
-        members=queries.list_users(session, account_id=account.id),
+        members=queries.users_page(
+            session, PageRequest.from_args(request.args), account_id=account.id
+        ),
     )
 
 
@@ -170,10 +180,10 @@ def users_list():
     role = request.args.get("role") or None
     if role not in (None, *[r.value for r in Role]):
         role = None
-    query = request.args.get("q", "")[:100]
+    query = clean_query(request.args.get("q"))
     return render_template(
         "admin/users.html",
-        users=queries.list_users(session, role=role, query=query),
+        page=queries.users_page(session, PageRequest.from_args(request.args), role, query=query),
         role=role,
         query=query,
         confirm=forms.ConfirmForm(),
@@ -264,4 +274,6 @@ def user_active(user_id: int):
 
 @bp.get("/audit")
 def audit_log():
-    return render_template("admin/audit.html", events=queries.recent_audit(get_session()))
+    action = clean_query(request.args.get("action"))
+    page = queries.audit_page(get_session(), PageRequest.from_args(request.args), action)
+    return render_template("admin/audit.html", page=page, action=action)

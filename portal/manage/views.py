@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template
+from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
 
 from challenges import queries, thanks
 from portal.accounts.models import Role
-from portal.accounts.queries import account_choices, accounts_with_member_counts
+from portal.accounts.queries import account_choices, largest_accounts
 from portal.accounts.services import get_account
 from portal.auth.services import invite_many
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
 from portal.manage.forms import BulkInviteForm
+from portal.pagination import PageRequest
 from portal.web import require_roles, show_error
 
+NEAR_CAP_SHOWN = 10
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 require_roles(bp, Role.MANAGER, Role.ADMIN)
 
@@ -25,13 +27,24 @@ def dashboard():
     session = get_session()
     return render_template(
         "manage/dashboard.html",
-        accounts=accounts_with_member_counts(session),
+        accounts=largest_accounts(session),
         pending=queries.pending_count(session),
         thanks_owed=thanks.open_count(session),
         share=thanks.thanked_within_a_week(session),
-        near_cap=queries.advocates_near_cap(session),
-        accounts_near_cap=queries.accounts_near_cap(session),
+        near_cap=queries.advocates_near_cap(session, limit=NEAR_CAP_SHOWN),
+        accounts_near_cap=queries.accounts_near_cap(session, limit=NEAR_CAP_SHOWN),
         live=queries.live_count(session),
+    )
+
+
+@bp.get("/near-cap")
+def near_cap():
+    """Everyone near the big-ask cap, a page at a time (the dashboard shows the top few)."""
+    session = get_session()
+    return render_template(
+        "manage/near_cap.html",
+        page=queries.near_cap_page(session, PageRequest.from_args(request.args)),
+        accounts_near_cap=queries.accounts_near_cap(session, limit=NEAR_CAP_SHOWN),
     )
 
 
