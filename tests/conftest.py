@@ -161,3 +161,34 @@ def queued(session):
         return list(session.scalars(statement))
 
     return _queued
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements the app runs inside the block:
+    `with count_queries() as counted: client.get(...)`, then `counted.n`."""
+    from contextlib import contextmanager
+
+    engine = app.extensions["vouch.engine"]
+
+    class Counted:
+        n = 0
+        statements: list[str] = []
+
+    @contextmanager
+    def _count():
+        counted = Counted()
+        counted.statements = []
+
+        def _on_execute(_conn, _cursor, statement, *_args):
+            if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+                counted.n += 1
+                counted.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", _on_execute)
+        try:
+            yield counted
+        finally:
+            event.remove(engine, "before_cursor_execute", _on_execute)
+
+    return _count
