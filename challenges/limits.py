@@ -14,11 +14,16 @@ from portal.periods import period_key
 
 
 def free_slot(challenge: Challenge, taken: set[str], now: datetime) -> str | None:
-    """The slot a new submission would take, or None when the advocate's limit is used up."""
+    """The slot a new submission would take, or None when the advocate's limit is used up.
+
+    For "N times" it is the smallest of "1".."N" not taken. Only "1".."len(taken) + 1" are
+    checked, however large N is: len(taken) slots cannot fill len(taken) + 1 places.
+    """
     if challenge.limit_kind == LimitKind.PER_PERIOD:
         candidates = [period_key(challenge.limit_period, now)]
     elif challenge.limit_kind == LimitKind.TIMES:
-        candidates = [str(n) for n in range(1, challenge.limit_count + 1)]
+        last = min(challenge.limit_count, len(taken) + 1)
+        candidates = (str(n) for n in range(1, last + 1))
     else:
         candidates = ["1"]
     return next((slot for slot in candidates if slot not in taken), None)
