@@ -290,3 +290,5 @@ def _seed_submissions(session, settings, manager, made) -> None:
     for item, (note, days_later) in zip(oldest, said, strict=True):
         thanks.mark_thanked(session, manager, item.id, note)
         item.thanked_at = item.created_at + timedelta(days=days_later)
+    session.flush()
+    thanks.recount_thanks_by_day(session)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -181,6 +182,13 @@ class Submission(Base):
         UniqueConstraint("challenge_id", "advocate_id", "slot", name="uq_submissions_slot"),
         Index("ix_submissions_status_created", "status", "created_at"),
         Index("ix_submissions_high_effort", "advocate_id", "high_effort", "created_at"),
+        # the big asks of the rolling window, across everyone: who is near the cap
+        Index(
+            "ix_submissions_big_asks",
+            "created_at",
+            postgresql_where=text("high_effort"),
+            sqlite_where=text("high_effort"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -242,6 +250,20 @@ class ThankYou(Base):
 
     submission: Mapped[Submission] = relationship(back_populates="thank_you")
     thanked_by: Mapped[User | None] = relationship()
+
+
+class ThanksByDay(Base):
+    """Per day of completion: thank-yous owed, and how many were said within the week.
+
+    Kept in the transaction that owes or says each thank-you, so the dashboard's share
+    thanked on time reads a few dozen rows instead of months of thank-yous."""
+
+    __tablename__ = "thanks_by_day"
+    __table_args__ = (CheckConstraint("on_time >= 0 AND on_time <= owed", name="on_time_of_owed"),)
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    owed: Mapped[int] = mapped_column(default=0)
+    on_time: Mapped[int] = mapped_column(default=0)
 
 
 class ProgramSettings(Base):

@@ -22,9 +22,9 @@ from challenges.models import (
     ChallengeStatus,
     Submission,
     SubmissionStatus,
-    ThankYou,
     group_members,
 )
+from challenges.thanks import owe_thanks
 from challenges.types import challenge_type
 from points.models import EntrySource
 from points.services import award
@@ -309,7 +309,7 @@ def _reward(
             note=submission.title,
             actor=reviewer,
         )
-    session.add(ThankYou(submission_id=submission.id))
+    owe_thanks(session, submission.id)
     how = f"by {reviewer.display_name}" if reviewer else "automatically"
     record_audit(
         session,

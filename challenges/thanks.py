@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Interval, delete, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from challenges.models import ThankYou
+from challenges.models import ThanksByDay, ThankYou
 from portal.accounts.models import User
 from portal.accounts.services import record_audit
 from portal.db import get_or_refuse, utcnow
@@ -17,6 +18,23 @@ from portal.mail.services import queue_email
 
 PROMPT_DAYS = 7
 SHARE_WINDOW_DAYS = 90
+
+
+def owe_thanks(session: Session, submission_id: int) -> None:
+    """An approved completion is owed a thank-you; the day's count goes up with it."""
+    item = ThankYou(submission_id=submission_id, created_at=utcnow())
+    session.add(item)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = ThanksByDay.__table__
+    session.execute(
+        dialect.insert(table)
+        .values(day=_day(item.created_at), owed=1, on_time=0)
+        .on_conflict_do_update(index_elements=[table.c.day], set_={"owed": table.c.owed + 1})
+    )
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
 
 
 def get_thank_you(session: Session, thank_you_id: int) -> ThankYou:
@@ -46,6 +64,12 @@ def _close(session: Session, staff: User, item: ThankYou, method: str, note: str
     if not closed:
         by = item.thanked_by.display_name if item.thanked_by else "someone"
         raise AlreadyHandled(f"{by} already thanked {item.submission.advocate.display_name}.")
+    if item.thanked_at - item.created_at <= timedelta(days=PROMPT_DAYS):
+        session.execute(
+            update(ThanksByDay)
+            .where(ThanksByDay.day == _day(item.created_at))
+            .values(on_time=ThanksByDay.on_time + 1)
+        )
 
 
 def send_thank_you(
@@ -92,18 +116,39 @@ class ThanksShare:
 
 
 def thanked_within_a_week(session: Session, now: datetime | None = None) -> ThanksShare:
-    """Of the last 90 days' thank-yous whose week is over (or that were said), how many
-    were said within 7 days."""
-    now = now or utcnow()
-    week = timedelta(days=PROMPT_DAYS)
-    rows = session.execute(
-        select(ThankYou.created_at, ThankYou.thanked_at).where(
-            ThankYou.created_at >= now - timedelta(days=SHARE_WINDOW_DAYS),
-            (ThankYou.thanked_at.is_not(None)) | (ThankYou.created_at <= now - week),
+    """Of the thank-yous owed for completions of the 90 days before the last week (each
+    one's week is over), how many were said within 7 days. Read from the daily counts."""
+    today = (now or utcnow()).date()
+    owed, on_time = session.execute(
+        select(
+            func.coalesce(func.sum(ThanksByDay.owed), 0),
+            func.coalesce(func.sum(ThanksByDay.on_time), 0),
+        ).where(
+            ThanksByDay.day >= today - timedelta(days=SHARE_WINDOW_DAYS + PROMPT_DAYS),
+            ThanksByDay.day < today - timedelta(days=PROMPT_DAYS),
         )
-    ).all()
-    on_time = sum(1 for made, said in rows if said is not None and said - made <= week)
-    return ThanksShare(on_time=on_time, due=len(rows))
+    ).one()
+    return ThanksShare(on_time=on_time, due=owed)
+
+
+def recount_thanks_by_day(session: Session) -> None:
+    """Rebuild the daily counts from the thank-yous themselves (after a bulk load, or data
+    whose dates were set by hand)."""
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.date(func.timezone("UTC", ThankYou.created_at))
+        week = literal(timedelta(days=PROMPT_DAYS), Interval())
+        in_time = ThankYou.thanked_at <= ThankYou.created_at + week
+    else:
+        day = func.date(ThankYou.created_at)
+        days = func.julianday(ThankYou.thanked_at) - func.julianday(ThankYou.created_at)
+        in_time = days <= PROMPT_DAYS
+    session.execute(delete(ThanksByDay))
+    session.execute(
+        insert(ThanksByDay).from_select(
+            ["day", "owed", "on_time"],
+            select(day, func.count(), func.count().filter(in_time)).group_by(day),
+        )
+    )
 
 
 def open_count(session: Session) -> int:

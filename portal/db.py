@@ -99,7 +99,13 @@ def get_or_refuse(session: Session, model: type[T], row_id: int | None, message:
 
 
 def single_row(session: Session, model: type[T], **defaults) -> T:
-    """The one settings row of `model` (id 1), created with `defaults` on first use."""
+    """The one settings row of `model` (id 1), created with `defaults` on first use.
+
+    Read once per session (a request's session lives for one request): the session keeps
+    a strong reference, since its identity map alone would let the row be collected."""
+    kept = session.info.setdefault("single_rows", {})
+    if model in kept:
+        return kept[model]
     row = session.get(model, 1)
     if row is None:
         try:
@@ -108,6 +114,7 @@ def single_row(session: Session, model: type[T], **defaults) -> T:
                 session.add(row)
         except IntegrityError:  # another request created it first
             row = session.get(model, 1)
+    kept[model] = row
     return row
 
 

@@ -135,6 +135,7 @@ class User(Base):
             f"job_level IS NULL OR {_in('job_level', JobLevel)}", name="job_level_known"
         ),
         CheckConstraint("role != 'advocate' OR account_id IS NOT NULL", name="advocate_account"),
+        Index("ix_users_role_email", "role", "email"),  # the users list, filtered by role
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

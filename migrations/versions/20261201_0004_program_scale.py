@@ -1,0 +1,64 @@
+"""program scale: daily thank-you counts (owed, said within the week), backfilled from the
+thank-yous; indexes for the paginated lists and dashboards
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01 10:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "thanks_by_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("owed", sa.Integer(), nullable=False),
+        sa.Column("on_time", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "on_time >= 0 AND on_time <= owed", name=op.f("ck_thanks_by_day_on_time_of_owed")
+        ),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_thanks_by_day")),
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "INSERT INTO thanks_by_day (day, owed, on_time) "
+            "SELECT date(timezone('UTC', created_at)), count(*), "
+            "count(*) FILTER (WHERE thanked_at <= created_at + interval '7 days') "
+            "FROM thank_yous GROUP BY 1"
+        )
+    else:
+        op.execute(
+            "INSERT INTO thanks_by_day (day, owed, on_time) "
+            "SELECT date(created_at), count(*), "
+            "count(*) FILTER (WHERE julianday(thanked_at) - julianday(created_at) <= 7) "
+            "FROM thank_yous GROUP BY 1"
+        )
+    op.create_index(
+        "ix_submissions_big_asks",
+        "submissions",
+        ["created_at"],
+        unique=False,
+        postgresql_where=sa.text("high_effort"),
+        sqlite_where=sa.text("high_effort"),
+    )
+    op.create_index("ix_users_role_email", "users", ["role", "email"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_users_role_email", table_name="users")
+    op.drop_index(
+        "ix_submissions_big_asks",
+        table_name="submissions",
+        postgresql_where=sa.text("high_effort"),
+        sqlite_where=sa.text("high_effort"),
+    )
+    op.drop_table("thanks_by_day")
