@@ -16,6 +16,12 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TRIGRAM_INDEXES = (
+    ("ix_users_email_trgm", "users", "email"),
+    ("ix_users_name_trgm", "users", "name"),
+    ("ix_accounts_name_trgm", "accounts", "name"),
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -51,9 +57,17 @@ def upgrade() -> None:
         sqlite_where=sa.text("high_effort"),
     )
     op.create_index("ix_users_role_email", "users", ["role", "email"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        # searching people and accounts by any part of a name or email (LIKE '%...%')
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for name, table, column in TRIGRAM_INDEXES:
+            op.execute(f"CREATE INDEX {name} ON {table} USING gin (lower({column}) gin_trgm_ops)")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for name, _table, _column in TRIGRAM_INDEXES:
+            op.execute(f"DROP INDEX {name}")
     op.drop_index("ix_users_role_email", table_name="users")
     op.drop_index(
         "ix_submissions_big_asks",
