@@ -11,6 +11,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    EmailField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -18,10 +19,19 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from points.models import RewardKind
-from portal.ids import row_id
+from portal.accounts.services import normalise_email
+from portal.errors import DomainError
+from portal.ids import parse_row_id, row_id
 
 LIMIT_PERIODS = [
     ("month", "Per month"),
@@ -182,11 +192,11 @@ class ThresholdForm(FlaskForm):
 
 
 class OfferForm(FlaskForm):
-    advocate_id = SelectField(
-        "Advocate",
-        coerce=row_id,
-        validate_choice=False,
-        validators=[InputRequired("Choose the advocate.")],
+    # the advocate the page was opened for (?advocate_id=); an email typed in decides
+    advocate_id = HiddenField(validators=[Length(max=20)])
+    advocate_email = EmailField(
+        "Advocate's email",
+        validators=[Length(max=254, message="An email address is at most 254 characters.")],
     )
     reward_id = SelectField(
         "Gift", coerce=row_id, validate_choice=False, validators=[InputRequired("Choose the gift.")]
@@ -198,6 +208,16 @@ class OfferForm(FlaskForm):
         description="Why you are thanking them.",
     )
     submit = SubmitField("Offer the gift")
+
+    def validate_advocate_email(self, field) -> None:
+        if not (field.data or "").strip():
+            if parse_row_id(self.advocate_id.data) is None:
+                raise ValidationError("Enter the advocate's email.")
+            return
+        try:
+            field.data = normalise_email(field.data)
+        except DomainError as error:
+            raise ValidationError(error.message) from None
 
 
 class AcceptOfferForm(FlaskForm):

@@ -26,6 +26,10 @@ class LedgerEntry(Base):
     """One movement of points. Never updated or deleted (a trigger refuses both)."""
 
     __tablename__ = "ledger_entries"
+    __table_args__ = (
+        # one advocate's ledger a page at a time, newest first by id (admin points page)
+        Index("ix_ledger_entries_advocate_id_id", "advocate_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

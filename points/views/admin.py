@@ -31,7 +31,7 @@ from points.rewards import (
     set_auto_approve_below,
     set_reward_image,
 )
-from points.services import adjust, balance_of, entries_of
+from points.services import adjust, balance_of
 from points.views import send_reward_image
 from portal.accounts.models import Role
 from portal.accounts.services import get_user
@@ -39,6 +39,7 @@ from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
 from portal.ids import parse_row_id
+from portal.pagination import PageRequest
 from portal.uploads import Upload
 from portal.web import require_roles, show_error
 
@@ -162,13 +163,12 @@ def redemptions():
     session = get_session()
     status = request.args.get("status", "requested")
     status = status if status in QUEUES else "requested"
-    items = queries.queue(session, status)
     return render_template(
         "points/admin_redemptions.html",
         status=status,
         queues=QUEUES,
-        items=items,
-        counts=queries.counts_by_status(session),
+        page=queries.queue(session, status, PageRequest.from_args(request.args)),
+        counts=queries.open_counts(session),
         liability=queries.liability(session),
         now=datetime.now(UTC),
         import_form=ImportForm(),
@@ -358,5 +358,5 @@ def points(user_id: int):
         advocate=advocate,
         form=form,
         balance=balance_of(session, advocate.id),
-        entries=entries_of(session, advocate.id),
+        page=queries.ledger_page(session, advocate.id, PageRequest.from_args(request.args)),
     ), (422 if form.errors else 200)

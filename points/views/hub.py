@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from points import queries
@@ -23,6 +23,7 @@ from portal.accounts.models import GiftPolicy, Role
 from portal.config import settings
 from portal.db import get_session, utcnow
 from portal.errors import DomainError, NotFound
+from portal.pagination import PageRequest
 from portal.web import require_membership, require_roles, show_error
 
 bp = Blueprint("rewards", __name__, url_prefix="/hub")
@@ -113,7 +114,7 @@ def redemptions():
     session = get_session()
     return render_template(
         "points/redemptions.html",
-        redemptions=queries.redemptions_of(session, current_user.id),
+        page=queries.redemptions_of(session, current_user.id, PageRequest.from_args(request.args)),
         balance=balance_of(session, current_user.id),
     )
 

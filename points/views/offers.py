@@ -8,12 +8,13 @@ from flask_login import current_user
 from points import queries
 from points.forms import OfferForm
 from points.redemptions import offer_gift
-from portal.accounts.models import Role
-from portal.accounts.queries import advocate_choices
+from portal.accounts.models import Role, User
+from portal.accounts.services import find_user_by_email
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
 from portal.ids import parse_row_id
+from portal.pagination import PageRequest
 from portal.web import require_roles, show_error
 
 bp = Blueprint("offers", __name__, url_prefix="/manage")
@@ -24,22 +25,23 @@ require_roles(bp, Role.MANAGER, Role.ADMIN)
 def offers():
     session = get_session()
     form = OfferForm()
-    form.advocate_id.choices = advocate_choices(session)
     form.reward_id.choices = queries.reward_choices(session)
     if request.method == "GET":
-        form.advocate_id.data = parse_row_id(request.args.get("advocate_id"))
-    if form.validate_on_submit():
+        _open_for(form, _advocate_by_id(session, request.args.get("advocate_id")))
+    if form.validate_on_submit() and (advocate := _chosen(session, form)) is not None:
         try:
             offer = offer_gift(
                 session,
                 settings(),
                 current_user,
-                form.advocate_id.data,
+                advocate.id,
                 form.reward_id.data,
                 form.message.data or "",
             )
         except DomainError as error:
             session.rollback()
+            if error.field == "advocate_id":  # the person is chosen by their email here
+                error = DomainError(error.message, "advocate_email")
             show_error(form, error)
         else:
             session.commit()
@@ -50,5 +52,37 @@ def offers():
             )
             return redirect(url_for("offers.offers"))
     return render_template(
-        "points/offers.html", form=form, offers=queries.recent_offers(session)
+        "points/offers.html",
+        form=form,
+        page=queries.offers_page(session, PageRequest.from_args(request.args)),
     ), (422 if form.errors else 200)
+
+
+def _advocate_by_id(session, text: str | None) -> User | None:
+    advocate_id = parse_row_id(text)
+    advocate = session.get(User, advocate_id) if advocate_id else None
+    return _if_active_advocate(advocate)
+
+
+def _if_active_advocate(user: User | None) -> User | None:
+    return user if user and user.role == Role.ADVOCATE and user.active else None
+
+
+def _open_for(form: OfferForm, advocate: User | None) -> None:
+    """The page opened for one advocate (?advocate_id=) starts with their email filled in."""
+    if advocate is not None:
+        form.advocate_id.data = str(advocate.id)
+        form.advocate_email.data = advocate.email
+
+
+def _chosen(session, form: OfferForm) -> User | None:
+    """The active advocate the form names (by email, or by the id the page was opened for),
+    or None with the reason beside the email field."""
+    if form.advocate_email.data:
+        advocate = _if_active_advocate(find_user_by_email(session, form.advocate_email.data))
+    else:
+        advocate = _advocate_by_id(session, form.advocate_id.data)
+    if advocate is None:
+        field = form.advocate_email
+        field.errors = [*field.errors, "No active advocate has that email."]
+    return advocate
