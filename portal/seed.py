@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from challenges.demo import seed_challenges
 from points.demo import seed_rewards
 from portal.accounts.models import GiftPolicy, JobLevel, Role, User
+from portal.accounts.passwords import hash_password
 from portal.accounts.services import (
     AccountFields,
     create_account,
@@ -137,5 +138,56 @@ def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> i
         if state == "left":
             opt_out(session, user)
     session.flush()
+    created += seed_roster(session, settings, admin, manager)
     created += seed_challenges(session, settings, manager)
     return created + seed_rewards(session, settings, admin, manager)
+
+
+# The rest of the program, so that lists page and search finds something: 60 more
+# customer accounts and their advocates (they log in with the demo password too).
+ROSTER_COMPANIES = [
+    f"{first} {second}"
+    for first in ("Bluewater", "Summit", "Harbor", "Redwood", "Keystone", "Lakeside")
+    for second in (
+        "Logistics", "Clinics", "Insurance", "Foods", "Energy",
+        "Software", "Credit Union", "Hotels", "Telecom", "Schools",
+    )
+]  # fmt: skip
+ROSTER_FIRST = ("Lucia", "Omar", "Priya", "Tom", "Sofia", "Kenji", "Amara", "Jonas", "Wei", "Nora")
+ROSTER_LAST = ("Garcia", "Haddad", "Iyer", "Novak", "Rossi", "Sato", "Mensah", "Berg", "Chen")
+SEGMENTS = ("Enterprise", "Mid-market", "SMB")
+REGIONS = ("North America", "EMEA", "APAC", "LATAM")
+
+
+def seed_roster(session: Session, settings: Settings, admin: User, manager: User) -> int:
+    created = 0
+    password_hash = None
+    for n, company in enumerate(ROSTER_COMPANIES):
+        if find_account_by_name(session, company):
+            continue
+        industry = company.split(" ", 1)[1]
+        fields = AccountFields(
+            company,
+            industry,
+            SEGMENTS[n % 3],
+            REGIONS[n % 4],
+            25_000 + (n * 7_919) % 400_000,
+            owner_id=manager.id,
+        )
+        account = create_account(session, admin, fields)
+        created += 1
+        for k in range(1 + n % 3):
+            first = ROSTER_FIRST[(n + k) % len(ROSTER_FIRST)]
+            last = ROSTER_LAST[(n * 3 + k) % len(ROSTER_LAST)]
+            domain = company.lower().replace(" ", "")
+            user = create_user(
+                session, f"{first}.{last}@{domain}.example".lower(), Role.ADVOCATE, None, account
+            )
+            user.name = f"{first} {last}"
+            user.job_level = list(JobLevel)[(n + k) % len(JobLevel)].value
+            # one argon2 hash for the whole roster: hashing 120 passwords would take seconds
+            password_hash = password_hash or hash_password(DEMO_PASSWORD)
+            user.password_hash = password_hash
+            opt_in(session, settings, user)
+            created += 1
+    return created
