@@ -15,6 +15,7 @@ from wtforms import (
     EmailField,
     IntegerField,
     RadioField,
+    SearchField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -214,7 +215,11 @@ class QueueFilterForm(FlaskForm):
 
     challenge_id = SelectField("Challenge", coerce=row_id, validate_choice=False)
     type = SelectField("Type", choices=[("", "All types"), *type_choices()], validate_choice=False)
-    account_id = SelectField("Account", coerce=row_id, validate_choice=False)
+    # a search box, not a list: there are thousands of accounts
+    account = SearchField(
+        "Account name",
+        validators=[Optional(), Length(max=100, message="Keep it under 100 characters.")],
+    )
     older_than_days = IntegerField(
         "Waiting at least (days)",
         validators=[Optional(), NumberRange(0, 3650, "Between 0 and 3,650 days.")],
@@ -243,7 +248,10 @@ class MarkThankedForm(FlaskForm):
 
 
 class LogActivityForm(FlaskForm):
-    advocate_id = SelectField("Advocate", coerce=row_id, validate_choice=False)
+    advocate_email = EmailField(
+        "Advocate's email",
+        validators=[DataRequired("Enter the advocate's email."), Length(max=254)],
+    )
     type = SelectField("What they did", choices=type_choices())
     description = TextAreaField(
         "Details",

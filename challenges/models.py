@@ -178,6 +178,8 @@ class Submission(Base):
             "challenge_id IS NOT NULL OR logged_by_id IS NOT NULL", name="challenge_or_logged"
         ),
         CheckConstraint("points_awarded IS NULL OR points_awarded >= 0", name="points_positive"),
+        # referral leads, newest first, paged by (created_at, id) without reading every type
+        Index("ix_submissions_type_created", "type", "created_at", "id"),
         # one submission per limit slot: the per-advocate limit, enforced by the database
         UniqueConstraint("challenge_id", "advocate_id", "slot", name="uq_submissions_slot"),
         Index("ix_submissions_status_created", "status", "created_at"),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, literal, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from challenges.authoring import program_settings
 from challenges.limits import free_slot
@@ -25,7 +25,7 @@ from challenges.types import REGISTRY
 from points.models import LedgerEntry, PointsBalance
 from portal.accounts.models import Account, Role, User
 from portal.db import utcnow
-from portal.pagination import Page, PageRequest, paginate
+from portal.pagination import Page, PageRequest, paginate, paginate_by_key
 
 
 @dataclass(frozen=True)
@@ -168,32 +168,69 @@ def export_for(session: Session, advocate_id: int) -> dict:
     }
 
 
-def challenges_for_staff(session: Session, status: str = "") -> list[tuple[Challenge, int, int]]:
-    """Every challenge with its pending and approved counts."""
-    pending = func.count(Submission.id).filter(Submission.status == SubmissionStatus.PENDING)
-    approved = func.count(Submission.id).filter(Submission.status == SubmissionStatus.APPROVED)
-    query = (
-        select(Challenge, pending, approved)
-        .outerjoin(Submission, Submission.challenge_id == Challenge.id)
-        .group_by(Challenge.id)
-        .order_by(Challenge.created_at.desc(), Challenge.id.desc())
-    )
+@dataclass(frozen=True)
+class ChallengeRow:
+    challenge: Challenge
+    pending: int
+    approved: int
+
+
+def challenges_for_staff(session: Session, wanted: PageRequest, status: str = "") -> Page:
+    """Challenges newest first, a page at a time, with the pending and approved counts of
+    the challenges on the page only."""
+    statement = select(Challenge).order_by(Challenge.created_at.desc(), Challenge.id.desc())
     if status:
-        query = query.where(Challenge.status == status)
-    return [(challenge, p, a) for challenge, p, a in session.execute(query)]
+        statement = statement.where(Challenge.status == status)
+    page = paginate(session, statement, wanted)
+    pending = pending_by_challenge(session, [challenge.id for challenge in page.items])
+    return replace(
+        page,
+        items=[
+            # `taken` counts pending + approved (kept by submit, reject and withdraw)
+            ChallengeRow(c, pending.get(c.id, 0), max(c.taken - pending.get(c.id, 0), 0))
+            for c in page.items
+        ],
+    )
+
+
+def pending_by_challenge(session: Session, challenge_ids: list[int]) -> dict[int, int]:
+    """Pending submissions of the given challenges (read from the status index)."""
+    if not challenge_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(Submission.challenge_id, func.count())
+            .where(
+                Submission.status == SubmissionStatus.PENDING,
+                Submission.challenge_id.in_(challenge_ids),
+            )
+            .group_by(Submission.challenge_id)
+        ).all()
+    )
+
+
+def challenge_choices(session: Session) -> list[tuple[int, str]]:
+    """Every challenge that can have submissions, by title (no counts: a filter's choices)."""
+    rows = session.execute(
+        select(Challenge.id, Challenge.title)
+        .where(Challenge.status != ChallengeStatus.DRAFT)
+        .order_by(Challenge.title, Challenge.id)
+    )
+    return [(challenge_id, title) for challenge_id, title in rows]
 
 
 @dataclass
 class QueueFilter:
     challenge_id: int | None = None
     type: str = ""
-    account_id: int | None = None
+    account: str = ""  # part of the account's name
     older_than_days: int | None = None
 
 
-def review_queue(session: Session, filters: QueueFilter, limit: int = 200) -> list[Submission]:
-    """Pending submissions, oldest first."""
-    query = (
+def review_queue(session: Session, filters: QueueFilter, wanted: PageRequest) -> Page:
+    """Pending submissions, oldest first, a page at a time by (created_at, id), with the
+    number pending for the filter."""
+    statement = (
         select(Submission)
         .where(Submission.status == SubmissionStatus.PENDING)
         .options(
@@ -201,20 +238,35 @@ def review_queue(session: Session, filters: QueueFilter, limit: int = 200) -> li
             joinedload(Submission.advocate),
             joinedload(Submission.account),
         )
-        .order_by(Submission.created_at, Submission.id)
-        .limit(limit)
     )
     if filters.challenge_id:
-        query = query.where(Submission.challenge_id == filters.challenge_id)
+        statement = statement.where(Submission.challenge_id == filters.challenge_id)
     if filters.type:
-        query = query.where(Submission.type == filters.type)
-    if filters.account_id:
-        query = query.where(Submission.account_id == filters.account_id)
-    if filters.older_than_days:
-        query = query.where(
+        statement = statement.where(Submission.type == filters.type)
+    if filters.account:
+        named = select(Account.id).where(
+            func.lower(Account.name).contains(filters.account.lower(), autoescape=True)
+        )
+        statement = statement.where(Submission.account_id.in_(named))
+    if filters.older_than_days is not None:
+        statement = statement.where(
             Submission.created_at <= utcnow() - timedelta(days=filters.older_than_days)
         )
-    return list(session.scalars(query))
+    return paginate_by_key(session, statement, (Submission.created_at, Submission.id), wanted)
+
+
+def submission_for_review(session: Session, submission_id: int) -> Submission | None:
+    """A submission with everything its review page shows, in one query."""
+    return session.get(
+        Submission,
+        submission_id,
+        options=[
+            joinedload(Submission.challenge),
+            joinedload(Submission.advocate),
+            joinedload(Submission.account),
+            joinedload(Submission.reviewer),
+        ],
+    )
 
 
 def pending_count(session: Session, advocate_id: int | None = None) -> int:
@@ -229,21 +281,18 @@ def live_count(session: Session) -> int:
     return session.scalar(select(func.count()).where(Challenge.status == ChallengeStatus.PUBLISHED))
 
 
-def open_thank_yous(session: Session, limit: int = 200) -> list[ThankYou]:
-    """Completions not yet thanked, oldest first."""
-    return list(
-        session.scalars(
-            select(ThankYou)
-            .where(ThankYou.thanked_at.is_(None))
-            .options(
-                joinedload(ThankYou.submission).joinedload(Submission.advocate),
-                joinedload(ThankYou.submission).joinedload(Submission.challenge),
-                joinedload(ThankYou.submission).joinedload(Submission.account),
-            )
-            .order_by(ThankYou.created_at, ThankYou.id)
-            .limit(limit)
+def open_thank_yous(session: Session, wanted: PageRequest) -> Page:
+    """Completions not yet thanked, oldest first, a page at a time, with the number owed."""
+    statement = (
+        select(ThankYou)
+        .where(ThankYou.thanked_at.is_(None))
+        .options(
+            joinedload(ThankYou.submission).joinedload(Submission.advocate),
+            joinedload(ThankYou.submission).joinedload(Submission.challenge),
+            joinedload(ThankYou.submission).joinedload(Submission.account),
         )
     )
+    return paginate_by_key(session, statement, (ThankYou.created_at, ThankYou.id), wanted)
 
 
 def recently_thanked(session: Session, limit: int = 20) -> list[ThankYou]:
@@ -251,8 +300,12 @@ def recently_thanked(session: Session, limit: int = 20) -> list[ThankYou]:
         session.scalars(
             select(ThankYou)
             .where(ThankYou.thanked_at.is_not(None))
-            .options(joinedload(ThankYou.submission).joinedload(Submission.advocate))
-            .order_by(ThankYou.thanked_at.desc())
+            .options(
+                joinedload(ThankYou.submission).joinedload(Submission.advocate),
+                joinedload(ThankYou.submission).joinedload(Submission.challenge),
+                joinedload(ThankYou.thanked_by),
+            )
+            .order_by(ThankYou.thanked_at.desc(), ThankYou.id.desc())
             .limit(limit)
         )
     )
@@ -308,54 +361,80 @@ def _near_cap(session: Session, model: type[User] | type[Account], now: datetime
     return statement.options(joinedload(User.account)) if model is User else statement
 
 
-def referral_leads(session: Session) -> list[Submission]:
+def referral_leads(session: Session, wanted: PageRequest) -> Page:
     """Every referral advocates made, newest first, whatever its review status."""
-    return list(
-        session.scalars(
-            select(Submission)
-            .where(Submission.type == "referral", Submission.challenge_id.is_not(None))
-            .options(joinedload(Submission.advocate), joinedload(Submission.account))
-            .order_by(Submission.created_at.desc())
-        )
+    statement = (
+        select(Submission)
+        .where(Submission.type == "referral", Submission.challenge_id.is_not(None))
+        .options(joinedload(Submission.advocate), joinedload(Submission.account))
+    )
+    return paginate_by_key(
+        session, statement, (Submission.created_at, Submission.id), wanted, newest_first=True
     )
 
 
-def group_list(session: Session) -> list[AdvocateGroup]:
-    return list(
-        session.scalars(
-            select(AdvocateGroup)
-            .options(selectinload(AdvocateGroup.members))
-            .order_by(AdvocateGroup.name)
+@dataclass(frozen=True)
+class GroupRow:
+    group: AdvocateGroup
+    members: int  # named members; the rules may reach more
+
+
+def group_list(session: Session, wanted: PageRequest) -> Page:
+    """Groups by name, a page at a time, with the named members of the page's groups."""
+    page = paginate(session, select(AdvocateGroup).order_by(AdvocateGroup.name), wanted)
+    ids = [group.id for group in page.items]
+    counts = (
+        dict(
+            session.execute(
+                select(group_members.c.group_id, func.count())
+                .where(group_members.c.group_id.in_(ids))
+                .group_by(group_members.c.group_id)
+            ).all()
         )
+        if ids
+        else {}
     )
+    return replace(page, items=[GroupRow(g, counts.get(g.id, 0)) for g in page.items])
 
 
 def group_choices(session: Session) -> list[tuple[int, str]]:
-    return [(g.id, g.name) for g in session.scalars(select(AdvocateGroup).order_by("name"))]
+    statement = select(AdvocateGroup.id, AdvocateGroup.name).order_by(AdvocateGroup.name)
+    rows = session.execute(statement)
+    return [(group_id, name) for group_id, name in rows]
 
 
-def advocates_in(session: Session, group: AdvocateGroup, limit: int = 500) -> list[User]:
+def named_members(session: Session, group: AdvocateGroup, wanted: PageRequest) -> Page:
+    """The advocates a group names, by email, a page at a time."""
+    statement = (
+        select(User)
+        .join(group_members, group_members.c.user_id == User.id)
+        .where(group_members.c.group_id == group.id)
+        .options(joinedload(User.account))
+        .order_by(User.email)
+    )
+    return paginate(session, statement, wanted)
+
+
+def advocates_in(session: Session, group: AdvocateGroup, wanted: PageRequest) -> Page:
     """Who the group reaches now: explicit members plus everyone its rules match."""
     members = select(group_members.c.user_id).where(group_members.c.group_id == group.id)
     reach = User.id.in_(members)
     if group.rules:
         matches = [
-            User.job_level == wanted
+            User.job_level == wanted_value
             if name == "job_level"
-            else func.lower(getattr(Account, name)) == wanted.lower()
-            for name, wanted in group.rules.items()
+            else func.lower(getattr(Account, name)) == wanted_value.lower()
+            for name, wanted_value in group.rules.items()
         ]
         reach = or_(reach, and_(*matches))
-    return list(
-        session.scalars(
-            select(User)
-            .join(Account, User.account_id == Account.id)
-            .where(User.role == Role.ADVOCATE, User.active, reach)
-            .options(joinedload(User.account))
-            .order_by(User.email)
-            .limit(limit)
-        )
+    statement = (
+        select(User)
+        .join(Account, User.account_id == Account.id)
+        .where(User.role == Role.ADVOCATE, User.active, reach)
+        .options(contains_eager(User.account), selectinload(User.consents))
+        .order_by(User.email)
     )
+    return paginate(session, statement, wanted)
 
 
 def type_filter_choices() -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -22,6 +23,7 @@ from challenges.types import REGISTRY
 from portal.accounts.models import Role
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
+from portal.pagination import Page, PageRequest
 from portal.web import require_roles, show_error
 
 bp = Blueprint("authoring", __name__, url_prefix="/manage")
@@ -40,8 +42,8 @@ def challenges():
     status = request.args.get("status", "")
     if status not in ("", *ChallengeStatus):
         status = ""
-    rows = queries.challenges_for_staff(get_session(), status)
-    return render_template("challenges/manage_list.html", rows=rows, status=status)
+    page = queries.challenges_for_staff(get_session(), PageRequest.from_args(request.args), status)
+    return render_template("challenges/manage_list.html", page=page, status=status)
 
 
 @bp.route("/challenges/new", methods=["GET", "POST"])
@@ -211,7 +213,8 @@ def duplicate(challenge_id: int):
 
 @bp.get("/groups")
 def groups():
-    return render_template("challenges/groups.html", groups=queries.group_list(get_session()))
+    page = queries.group_list(get_session(), PageRequest.from_args(request.args))
+    return render_template("challenges/groups.html", page=page)
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -246,8 +249,25 @@ def group(group_id: int | None = None):
             session.commit()
             flash(f"Group “{saved.name}” saved.", "success")
             return redirect(url_for("authoring.group", group_id=saved.id))
-    reach = queries.advocates_in(session, item) if item is not None else []
-    return render_template("challenges/group_form.html", form=form, group=item, reach=reach)
+    members = reach = None
+    if item is not None:
+        members = _paged_by(
+            "members_page", lambda wanted: queries.named_members(session, item, wanted)
+        )
+        reach = _paged_by("reach_page", lambda wanted: queries.advocates_in(session, item, wanted))
+    return render_template(
+        "challenges/group_form.html", form=form, group=item, members=members, reach=reach
+    )
+
+
+def _paged_by(argument: str, page_of) -> Page:
+    """A page of one of two lists on one page, each paged by its own query argument."""
+    page = page_of(PageRequest.from_args({"page": request.args.get(argument, "")}))
+
+    def renamed(args):
+        return {argument: args["page"]} if args else None
+
+    return replace(page, next_args=renamed(page.next_args), prev_args=renamed(page.prev_args))
 
 
 # --- program settings ---------------------------------------------------------------------

@@ -19,50 +19,61 @@ from challenges.forms import (
 )
 from challenges.models import Submission
 from challenges.views import send_evidence
-from portal.accounts.models import Role
-from portal.accounts.queries import account_choices, advocate_choices
+from portal.accounts.models import Role, User
+from portal.accounts.services import find_user_by_email
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
 from portal.ids import parse_row_id
-from portal.web import require_roles, show_error
+from portal.pagination import PageRequest
+from portal.web import clean_query, require_roles, show_error
 
 bp = Blueprint("review", __name__, url_prefix="/manage")
 require_roles(bp, Role.MANAGER, Role.ADMIN)
+
+# what a reviewer comes back to after deciding: the queue's filters and the page they were on
+QUEUE_ARGS = ("challenge_id", "type", "account", "older_than_days", "after", "before")
+THANKS_ARGS = ("after", "before")
+
+
+def _kept(names: tuple[str, ...]) -> dict[str, str]:
+    return {name: request.args[name][:100] for name in names if request.args.get(name)}
 
 
 @bp.get("/review")
 def queue():
     session = get_session()
     filters = QueueFilterForm(request.args)
-    filters.challenge_id.choices = [(0, "All challenges")] + [
-        (challenge.id, challenge.title)
-        for challenge, _p, _a in queries.challenges_for_staff(session)
-    ]
-    filters.account_id.choices = [(0, "All accounts"), *account_choices(session)]
+    filters.challenge_id.choices = [(0, "All challenges"), *queries.challenge_choices(session)]
     wanted = queries.QueueFilter()
     if filters.validate():
         wanted = queries.QueueFilter(
             challenge_id=filters.challenge_id.data or None,
             type=filters.type.data or "",
-            account_id=filters.account_id.data or None,
+            account=clean_query(filters.account.data),
             older_than_days=filters.older_than_days.data,
         )
     return render_template(
         "challenges/queue.html",
         filters=filters,
-        submissions=queries.review_queue(session, wanted),
+        page=queries.review_queue(session, wanted, PageRequest.from_args(request.args)),
+        back=_kept(QUEUE_ARGS),
         bulk=BulkReviewForm(),
         now=datetime.now(UTC),
     )
 
 
+def _submission(session, submission_id: int) -> Submission:
+    item = queries.submission_for_review(session, submission_id)
+    if item is None:
+        abort(404)
+    return item
+
+
 @bp.route("/review/<int:submission_id>", methods=["GET", "POST"])
 def submission(submission_id: int):
     session = get_session()
-    item = session.get(Submission, submission_id)
-    if item is None:
-        abort(404)
+    item = _submission(session, submission_id)
     form = ReviewForm()
     if form.validate_on_submit():
         try:
@@ -74,13 +85,13 @@ def submission(submission_id: int):
             session.rollback()
             show_error(form, error)
             status = 409 if isinstance(error, services.AlreadyReviewed) else 422
-            item = session.get(Submission, submission_id)
+            item = _submission(session, submission_id)
             return render_template("challenges/review.html", submission=item, form=form), status
         else:
             session.commit()
             verb = "Rejected" if form.reject.data else "Approved"
             flash(f"{verb}: {item.advocate.display_name}'s “{item.title}”.", "success")
-            return redirect(url_for("review.queue"))
+            return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     return render_template("challenges/review.html", submission=item, form=form)
 
 
@@ -90,7 +101,7 @@ def bulk():
     form = BulkReviewForm()
     if not form.validate_on_submit():
         flash("Select at least one submission.", "warning")
-        return redirect(url_for("review.queue"))
+        return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     decision = "reject" if form.reject.data else "approve"
     try:
         outcome = services.review_many(
@@ -104,13 +115,13 @@ def bulk():
     except DomainError as error:
         session.rollback()
         flash(error.message, "danger")
-        return redirect(url_for("review.queue"))
+        return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     session.commit()
     verb = "Rejected" if decision == "reject" else "Approved"
     flash(f"{verb} {outcome.done}.", "success")
     for skipped in outcome.skipped:
         flash(f"Skipped {skipped}", "warning")
-    return redirect(url_for("review.queue"))
+    return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
 
 
 @bp.get("/submissions/<int:submission_id>/file")
@@ -130,7 +141,8 @@ def thank_yous():
     session = get_session()
     return render_template(
         "challenges/thanks.html",
-        items=queries.open_thank_yous(session),
+        page=queries.open_thank_yous(session, PageRequest.from_args(request.args)),
+        back=_kept(THANKS_ARGS),
         recent=queries.recently_thanked(session),
         share=thanks.thanked_within_a_week(session),
         now=datetime.now(UTC),
@@ -173,10 +185,10 @@ def _close(session, form, action):
         session.rollback()
         show_error(form, error)
         flash(error.message, "warning")
-        return redirect(url_for("review.thank_yous"))
+        return redirect(url_for("review.thank_yous", **_kept(THANKS_ARGS)))
     session.commit()
     flash(f"Thanked {item.submission.advocate.display_name}.", "success")
-    return redirect(url_for("review.thank_yous"))
+    return redirect(url_for("review.thank_yous", **_kept(THANKS_ARGS)))
 
 
 # --- activities and leads -----------------------------------------------------------------
@@ -186,17 +198,18 @@ def _close(session, form, action):
 def log_activity():
     session = get_session()
     form = LogActivityForm()
-    form.advocate_id.choices = advocate_choices(session)
-    if request.method == "GET":
-        form.advocate_id.data = parse_row_id(request.args.get("advocate_id"))
-    if form.validate_on_submit():
+    if request.method == "GET" and (chosen := parse_row_id(request.args.get("advocate_id"))):
+        advocate = session.get(User, chosen)
+        if advocate is not None and advocate.role == Role.ADVOCATE:
+            form.advocate_email.data = advocate.email
+    if form.validate_on_submit() and (advocate := _active_advocate(form)):
         occurred = datetime.combine(form.occurred_on.data, datetime.min.time(), UTC)
         try:
             logged = services.log_activity(
                 session,
                 settings(),
                 current_user,
-                form.advocate_id.data,
+                advocate.id,
                 form.type.data,
                 form.description.data,
                 occurred,
@@ -217,6 +230,17 @@ def log_activity():
     return render_template("challenges/log_activity.html", form=form)
 
 
+def _active_advocate(form: LogActivityForm) -> User | None:
+    """The advocate the email names, or None with the reason beside the field."""
+    advocate = find_user_by_email(get_session(), form.advocate_email.data)
+    if advocate is None or advocate.role != Role.ADVOCATE or not advocate.active:
+        field = form.advocate_email
+        field.errors = [*field.errors, "No active advocate has that email."]
+        return None
+    return advocate
+
+
 @bp.get("/leads")
 def leads():
-    return render_template("challenges/leads.html", leads=queries.referral_leads(get_session()))
+    page = queries.referral_leads(get_session(), PageRequest.from_args(request.args))
+    return render_template("challenges/leads.html", page=page)
