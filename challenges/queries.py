@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, literal, or_, select
-from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
 
 from challenges.authoring import program_settings
 from challenges.limits import free_slot
@@ -37,43 +37,107 @@ class Availability:
     why_not: str = ""
 
 
+HOME_CHALLENGES = 12  # cards on the hub's home page; the rest are one click away
+CHALLENGES_PER_PAGE = 24  # the all-challenges grid: whole rows of two or three cards
+CLOSING_SOON = timedelta(days=7)
+FEW_PLACES = 5
+
+
 def available_challenges(
     session: Session, advocate: User, type_key: str = "", now: datetime | None = None
 ) -> list[Availability]:
     """Challenges open to this advocate now, newest first: published, in window, targeted at
-    them, with a place left, within their limit and their high-effort cap."""
+    them, with a place left, within their limit and their high-effort cap.
+
+    Targeting, limits and the big-ask cap are decided in Python over the live challenges
+    (a program runs a few hundred, however many advocates and submissions it has), read
+    without their bodies, in the same few queries whatever their number.
+    """
     now = now or utcnow()
     query = (
         select(Challenge)
-        .where(Challenge.status == ChallengeStatus.PUBLISHED, Challenge.starts_at <= now)
-        .where((Challenge.ends_at.is_(None)) | (Challenge.ends_at > now))
-        .options(selectinload(Challenge.groups))
+        .where(*_live(now), or_(Challenge.cap.is_(None), Challenge.taken < Challenge.cap))
+        .options(defer(Challenge.body, raiseload=True), selectinload(Challenge.groups))
         .order_by(Challenge.published_at.desc(), Challenge.id.desc())
     )
     if type_key:
         query = query.where(Challenge.type == type_key)
     member_of = named_in(session, advocate)
     challenges = [c for c in session.scalars(query) if targets(c, advocate, member_of)]
-    slots = _my_slots(session, advocate.id)
+    slots = _my_slots(session, advocate.id, now)
     capped = high_effort_asks(session, advocate, now).capped
-    available = []
-    for challenge in challenges:
-        if challenge.cap is not None and challenge.taken >= challenge.cap:
-            continue
-        if challenge.high_effort and capped:
-            continue
-        if free_slot(challenge, slots.get(challenge.id, set()), now) is None:
-            continue
-        available.append(Availability(challenge, True))
-    return available
+    return [
+        Availability(challenge, True)
+        for challenge in challenges
+        if not (challenge.high_effort and capped)
+        and free_slot(challenge, slots.get(challenge.id, set()), now) is not None
+    ]
 
 
-def _my_slots(session: Session, advocate_id: int) -> dict[int, set[str]]:
+def featured_challenges(
+    session: Session,
+    advocate: User,
+    type_key: str = "",
+    now: datetime | None = None,
+    limit: int = HOME_CHALLENGES,
+) -> tuple[list[Availability], int]:
+    """The `limit` most relevant challenges open to the advocate, and how many are open.
+
+    Relevant means: first what will not wait, those closing within a week (soonest first),
+    then those with at most five places left (fewest first); then the newest.
+    """
+    now = now or utcnow()
+    available = available_challenges(session, advocate, type_key, now)
+    ranked = sorted(available, key=lambda item: _urgency(item.challenge, now))
+    return ranked[:limit], len(available)
+
+
+def available_page(
+    session: Session,
+    advocate: User,
+    wanted: PageRequest,
+    type_key: str = "",
+    per_page: int = CHALLENGES_PER_PAGE,
+) -> Page:
+    """A page of every challenge open to the advocate, newest first (cut from the live
+    challenges `available_challenges` reads; only the page's cards are rendered)."""
+    available = available_challenges(session, advocate, type_key)
+    start = (wanted.number - 1) * per_page
+    return Page(
+        items=available[start : start + per_page],
+        total=len(available),
+        per_page=per_page,
+        number=wanted.number,
+        next_args={"page": wanted.number + 1} if len(available) > start + per_page else None,
+        prev_args={"page": wanted.number - 1} if wanted.number > 1 else None,
+    )
+
+
+def _live(now: datetime) -> tuple:
+    """Published and within its window."""
+    return (
+        Challenge.status == ChallengeStatus.PUBLISHED,
+        Challenge.starts_at <= now,
+        or_(Challenge.ends_at.is_(None), Challenge.ends_at > now),
+    )
+
+
+def _urgency(challenge: Challenge, now: datetime) -> tuple:
+    """Sorts closing-soon first, then nearly full, then the rest (sorting is stable)."""
+    if challenge.ends_at is not None and challenge.ends_at - now <= CLOSING_SOON:
+        return (0, challenge.ends_at)
+    if challenge.places_left is not None and challenge.places_left <= FEW_PLACES:
+        return (1, challenge.places_left)
+    return (2,)
+
+
+def _my_slots(session: Session, advocate_id: int, now: datetime) -> dict[int, set[str]]:
+    """The limit slots the advocate holds on live challenges (closed ones are not read)."""
     slots: dict[int, set[str]] = {}
     rows = session.execute(
-        select(Submission.challenge_id, Submission.slot).where(
-            Submission.advocate_id == advocate_id, Submission.slot.is_not(None)
-        )
+        select(Submission.challenge_id, Submission.slot)
+        .join(Challenge, Challenge.id == Submission.challenge_id)
+        .where(Submission.advocate_id == advocate_id, Submission.slot.is_not(None), *_live(now))
     )
     for challenge_id, slot in rows:
         slots.setdefault(challenge_id, set()).add(slot)
@@ -118,14 +182,25 @@ def availability_of(session: Session, advocate: User, challenge: Challenge) -> A
     return Availability(challenge, True)
 
 
+def submissions_page(session: Session, advocate_id: int, wanted: PageRequest) -> Page:
+    """A page of the advocate's submissions, newest first, with their challenge and reviewer."""
+    return paginate(session, _submissions_of(advocate_id), wanted)
+
+
 def submissions_of(session: Session, advocate_id: int) -> list[Submission]:
-    return list(
-        session.scalars(
-            select(Submission)
-            .where(Submission.advocate_id == advocate_id)
-            .options(joinedload(Submission.challenge), joinedload(Submission.reviewer))
-            .order_by(Submission.created_at.desc(), Submission.id.desc())
+    """Every submission of the advocate, newest first: their data download."""
+    return list(session.scalars(_submissions_of(advocate_id)))
+
+
+def _submissions_of(advocate_id: int):
+    return (
+        select(Submission)
+        .where(Submission.advocate_id == advocate_id)
+        .options(
+            joinedload(Submission.challenge).defer(Challenge.body, raiseload=True),
+            joinedload(Submission.reviewer),
         )
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from challenges import queries, services
 from challenges.authoring import get_challenge
 from challenges.forms import AttendanceForm, evidence_data, evidence_form
+from challenges.types import REGISTRY
 from challenges.views import send_evidence
 from points.services import balance_of
 from portal import uploads as files
@@ -15,11 +16,28 @@ from portal.accounts.models import Role
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
+from portal.pagination import PageRequest
 from portal.web import require_membership, require_roles, show_error
 
 bp = Blueprint("play", __name__, url_prefix="/hub")
 require_roles(bp, Role.ADVOCATE)
 require_membership(bp)
+
+
+@bp.get("/challenges")
+def challenges():
+    """Every challenge open to the advocate, a page at a time (the hub shows a dozen)."""
+    session = get_session()
+    type_key = request.args.get("type", "")
+    type_key = type_key if type_key in REGISTRY else ""
+    return render_template(
+        "challenges/available.html",
+        page=queries.available_page(
+            session, current_user, PageRequest.from_args(request.args), type_key
+        ),
+        type_key=type_key,
+        type_choices=queries.type_filter_choices(),
+    )
 
 
 @bp.route("/challenges/<int:challenge_id>", methods=["GET", "POST"])
@@ -70,9 +88,17 @@ def submissions():
     session = get_session()
     return render_template(
         "challenges/submissions.html",
-        submissions=queries.submissions_of(session, current_user.id),
+        page=queries.submissions_page(
+            session, current_user.id, PageRequest.from_args(request.args)
+        ),
         balance=balance_of(session, current_user.id),
     )
+
+
+def _back_to_submissions():
+    """The page of submissions the form was posted from (its links carry `?page=`)."""
+    number = PageRequest.from_args(request.args).number
+    return redirect(url_for("play.submissions", page=number if number > 1 else None))
 
 
 @bp.post("/submissions/<int:submission_id>/withdraw")
@@ -86,7 +112,7 @@ def withdraw(submission_id: int):
     else:
         session.commit()
         flash("Withdrawn. You can submit again while the challenge is open.", "info")
-    return redirect(url_for("play.submissions"))
+    return _back_to_submissions()
 
 
 @bp.post("/submissions/<int:submission_id>/attendance")
@@ -95,7 +121,7 @@ def attendance(submission_id: int):
     form = AttendanceForm()
     if not form.validate_on_submit():
         flash("Enter the attendance code.", "danger")
-        return redirect(url_for("play.submissions"))
+        return _back_to_submissions()
     try:
         services.confirm_attendance(
             session, settings(), current_user, submission_id, form.attendance_code.data
@@ -106,7 +132,7 @@ def attendance(submission_id: int):
     else:
         session.commit()
         flash("Attendance confirmed. Thank you for coming!", "success")
-    return redirect(url_for("play.submissions"))
+    return _back_to_submissions()
 
 
 @bp.get("/submissions/<int:submission_id>/file")

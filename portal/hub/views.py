@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from challenges.queries import available_challenges, export_for, pending_count, type_filter_choices
+from challenges.queries import export_for, featured_challenges, pending_count, type_filter_choices
 from challenges.types import REGISTRY
 from points import queries as points_queries
 from points.redemptions import flag_forbidden
@@ -31,9 +31,11 @@ def home():
     session = get_session()
     type_key = request.args.get("type", "")
     type_key = type_key if type_key in REGISTRY else ""
+    featured, open_count = featured_challenges(session, current_user, type_key)
     return render_template(
         "hub/home.html",
-        available=available_challenges(session, current_user, type_key),
+        available=featured,
+        open_count=open_count,
         type_key=type_key,
         type_choices=type_filter_choices(),
         balance=balance_of(session, current_user.id),
