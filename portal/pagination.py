@@ -145,7 +145,8 @@ def _parse_key(text: str, keys: tuple[InstrumentedAttribute, ...]) -> tuple | No
     values = []
     try:
         for part, key in zip(parts, keys, strict=True):
-            if key.type.python_type is datetime:
+            # a TypeDecorator (UTCDateTime) knows no python_type; the type it wraps does
+            if getattr(key.type, "impl", key.type).python_type is datetime:
                 value = datetime.fromisoformat(part)
                 if value.tzinfo is None:
                     return None
