@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import Row, and_, func, literal, or_, select
 from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
 
 from challenges.authoring import program_settings
@@ -18,10 +18,11 @@ from challenges.models import (
     Submission,
     SubmissionStatus,
     ThankYou,
+    challenge_groups,
     group_members,
 )
 from challenges.services import active_slots, high_effort_asks, is_open, named_in, targets
-from challenges.types import REGISTRY
+from challenges.types import REGISTRY, challenge_type
 from points.models import LedgerEntry, PointsBalance
 from portal.accounts.models import Account, Role, User
 from portal.db import utcnow
@@ -42,35 +43,48 @@ CHALLENGES_PER_PAGE = 24  # the all-challenges grid: whole rows of two or three 
 CLOSING_SOON = timedelta(days=7)
 FEW_PLACES = 5
 
+# the columns that decide whether a live challenge is open to an advocate, and how urgent
+_DECIDING = (
+    Challenge.id,
+    Challenge.type,
+    Challenge.config,
+    Challenge.limit_kind,
+    Challenge.limit_count,
+    Challenge.limit_period,
+    Challenge.ends_at,
+    Challenge.cap,
+    Challenge.taken,
+)
+
 
 def available_challenges(
     session: Session, advocate: User, type_key: str = "", now: datetime | None = None
-) -> list[Availability]:
+) -> list[Row]:
     """Challenges open to this advocate now, newest first: published, in window, targeted at
     them, with a place left, within their limit and their high-effort cap.
 
-    Targeting, limits and the big-ask cap are decided in Python over the live challenges
-    (a program runs a few hundred, however many advocates and submissions it has), read
-    without their bodies, in the same few queries whatever their number.
+    Decided in Python over the live challenges (a program runs a few hundred, however many
+    advocates and submissions it has), read as rows of the deciding columns only, in the
+    same few queries whatever their number; `_challenges` then loads the cards shown.
     """
     now = now or utcnow()
     query = (
-        select(Challenge)
+        select(*_DECIDING)
         .where(*_live(now), or_(Challenge.cap.is_(None), Challenge.taken < Challenge.cap))
-        .options(defer(Challenge.body, raiseload=True), selectinload(Challenge.groups))
         .order_by(Challenge.published_at.desc(), Challenge.id.desc())
     )
     if type_key:
         query = query.where(Challenge.type == type_key)
-    member_of = named_in(session, advocate)
-    challenges = [c for c in session.scalars(query) if targets(c, advocate, member_of)]
+    rows = session.execute(query).all()
+    elsewhere = _aimed_elsewhere(session, advocate, now)
     slots = _my_slots(session, advocate.id, now)
     capped = high_effort_asks(session, advocate, now).capped
     return [
-        Availability(challenge, True)
-        for challenge in challenges
-        if not (challenge.high_effort and capped)
-        and free_slot(challenge, slots.get(challenge.id, set()), now) is not None
+        row
+        for row in rows
+        if row.id not in elsewhere
+        and not (capped and challenge_type(row.type).is_high_effort(row.config))
+        and free_slot(row, slots.get(row.id, set()), now) is not None  # a row has its limits
     ]
 
 
@@ -80,7 +94,7 @@ def featured_challenges(
     type_key: str = "",
     now: datetime | None = None,
     limit: int = HOME_CHALLENGES,
-) -> tuple[list[Availability], int]:
+) -> tuple[list[Challenge], int]:
     """The `limit` most relevant challenges open to the advocate, and how many are open.
 
     Relevant means: first what will not wait, those closing within a week (soonest first),
@@ -88,8 +102,8 @@ def featured_challenges(
     """
     now = now or utcnow()
     available = available_challenges(session, advocate, type_key, now)
-    ranked = sorted(available, key=lambda item: _urgency(item.challenge, now))
-    return ranked[:limit], len(available)
+    ranked = sorted(available, key=lambda row: _urgency(row, now))
+    return _challenges(session, [row.id for row in ranked[:limit]]), len(available)
 
 
 def available_page(
@@ -99,18 +113,31 @@ def available_page(
     type_key: str = "",
     per_page: int = CHALLENGES_PER_PAGE,
 ) -> Page:
-    """A page of every challenge open to the advocate, newest first (cut from the live
-    challenges `available_challenges` reads; only the page's cards are rendered)."""
+    """A page of every challenge open to the advocate, newest first: the page is cut from
+    `available_challenges` and only its challenges are loaded."""
     available = available_challenges(session, advocate, type_key)
     start = (wanted.number - 1) * per_page
     return Page(
-        items=available[start : start + per_page],
+        items=_challenges(session, [row.id for row in available[start : start + per_page]]),
         total=len(available),
         per_page=per_page,
         number=wanted.number,
         next_args={"page": wanted.number + 1} if len(available) > start + per_page else None,
         prev_args={"page": wanted.number - 1} if wanted.number > 1 else None,
     )
+
+
+def _challenges(session: Session, ids: list[int]) -> list[Challenge]:
+    """These challenges in this order, for their cards (never their bodies)."""
+    if not ids:
+        return []
+    found = session.scalars(
+        select(Challenge)
+        .where(Challenge.id.in_(ids))
+        .options(defer(Challenge.body, raiseload=True))
+    )
+    by_id = {challenge.id: challenge for challenge in found}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _live(now: datetime) -> tuple:
@@ -122,12 +149,31 @@ def _live(now: datetime) -> tuple:
     )
 
 
-def _urgency(challenge: Challenge, now: datetime) -> tuple:
+def _aimed_elsewhere(session: Session, advocate: User, now: datetime) -> set[int]:
+    """Live challenges aimed at groups none of which reaches the advocate (the rule of
+    `services.targets`, asked of every group link of the live challenges in one query)."""
+    member_of = named_in(session, advocate)
+    links = session.execute(
+        select(challenge_groups.c.challenge_id, AdvocateGroup)
+        .join(AdvocateGroup, AdvocateGroup.id == challenge_groups.c.group_id)
+        .join(Challenge, Challenge.id == challenge_groups.c.challenge_id)
+        .where(*_live(now))
+    )
+    aimed: set[int] = set()
+    reached: set[int] = set()
+    for challenge_id, group in links:
+        aimed.add(challenge_id)
+        if group.includes(advocate, member_of):
+            reached.add(challenge_id)
+    return aimed - reached
+
+
+def _urgency(row: Row, now: datetime) -> tuple:
     """Sorts closing-soon first, then nearly full, then the rest (sorting is stable)."""
-    if challenge.ends_at is not None and challenge.ends_at - now <= CLOSING_SOON:
-        return (0, challenge.ends_at)
-    if challenge.places_left is not None and challenge.places_left <= FEW_PLACES:
-        return (1, challenge.places_left)
+    if row.ends_at is not None and row.ends_at - now <= CLOSING_SOON:
+        return (0, row.ends_at)
+    if row.cap is not None and row.cap - row.taken <= FEW_PLACES:
+        return (1, row.cap - row.taken)
     return (2,)
 
 
