@@ -31,7 +31,7 @@ from wtforms.validators import (
 from points.models import RewardKind
 from portal.accounts.services import normalise_email
 from portal.errors import DomainError
-from portal.ids import parse_row_id, row_id
+from portal.ids import row_id
 
 LIMIT_PERIODS = [
     ("month", "Per month"),
@@ -192,11 +192,12 @@ class ThresholdForm(FlaskForm):
 
 
 class OfferForm(FlaskForm):
-    # the advocate the page was opened for (?advocate_id=); an email typed in decides
-    advocate_id = HiddenField(validators=[Length(max=20)])
     advocate_email = EmailField(
         "Advocate's email",
-        validators=[Length(max=254, message="An email address is at most 254 characters.")],
+        validators=[
+            DataRequired("Enter the advocate's email."),
+            Length(max=254, message="An email address is at most 254 characters."),
+        ],
     )
     reward_id = SelectField(
         "Gift", coerce=row_id, validate_choice=False, validators=[InputRequired("Choose the gift.")]
@@ -210,10 +211,6 @@ class OfferForm(FlaskForm):
     submit = SubmitField("Offer the gift")
 
     def validate_advocate_email(self, field) -> None:
-        if not (field.data or "").strip():
-            if parse_row_id(self.advocate_id.data) is None:
-                raise ValidationError("Enter the advocate's email.")
-            return
         try:
             field.data = normalise_email(field.data)
         except DomainError as error:

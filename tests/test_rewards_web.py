@@ -233,7 +233,7 @@ def test_offers_ask_before_giving_and_respect_the_policy(app, make, session, out
     globex = make.advocate(account=make.account("Globex", GiftPolicy.NO_GIFTS))
     refused = manager.post(
         "/manage/offers",
-        data={"advocate_id": globex.id, "reward_id": hoodie.id, "message": "Thanks"},
+        data={"advocate_email": globex.email, "reward_id": hoodie.id, "message": "Thanks"},
     )
     assert b"Globex does not allow its people to accept gifts" in refused.data
     ana, ben = make.advocate(), make.advocate()
@@ -241,7 +241,7 @@ def test_offers_ask_before_giving_and_respect_the_policy(app, make, session, out
         manager.post(
             "/manage/offers",
             data={
-                "advocate_id": person.id,
+                "advocate_email": person.email,
                 "reward_id": hoodie.id,
                 "message": "Thank you for the webinar!",
             },
@@ -348,7 +348,7 @@ def test_offers_are_made_once_and_costly_gifts_still_wait_for_an_admin(app, make
     manager = client_for(app, make.manager().email)
     advocate = make.advocate()
     dinner = make.reward("Dinner", kind="experience", cost=2000)
-    offer = {"advocate_id": advocate.id, "reward_id": dinner.id, "message": "Thanks!"}
+    offer = {"advocate_email": advocate.email, "reward_id": dinner.id, "message": "Thanks!"}
     assert manager.post("/manage/offers", data=offer).status_code == 302
     twice = manager.post("/manage/offers", data=offer)
     assert b"already has this offer waiting for an answer" in twice.data

@@ -71,17 +71,12 @@ def _if_active_advocate(user: User | None) -> User | None:
 def _open_for(form: OfferForm, advocate: User | None) -> None:
     """The page opened for one advocate (?advocate_id=) starts with their email filled in."""
     if advocate is not None:
-        form.advocate_id.data = str(advocate.id)
         form.advocate_email.data = advocate.email
 
 
 def _chosen(session, form: OfferForm) -> User | None:
-    """The active advocate the form names (by email, or by the id the page was opened for),
-    or None with the reason beside the email field."""
-    if form.advocate_email.data:
-        advocate = _if_active_advocate(find_user_by_email(session, form.advocate_email.data))
-    else:
-        advocate = _advocate_by_id(session, form.advocate_id.data)
+    """The active advocate the form names by email, or None with the reason beside it."""
+    advocate = _if_active_advocate(find_user_by_email(session, form.advocate_email.data))
     if advocate is None:
         field = form.advocate_email
         field.errors = [*field.errors, "No active advocate has that email."]
