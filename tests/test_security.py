@@ -151,8 +151,13 @@ def test_ids_too_large_for_the_database_are_refused_never_a_500(app, make):
     manager = client_for(app, people["manager"].email)
     for path, data in (
         ("/manage/review/bulk", {"submission_ids": [huge], "approve": "y"}),
-        ("/manage/activities/new", {"advocate_id": huge, "type": "review"}),
         ("/manage/invite", {"account_id": huge, "addresses": "a@b.example"}),
     ):
         assert manager.post(path, data=data).status_code in (200, 302), path
-    assert manager.get(f"/manage/review?account_id={huge}").status_code == 200
+    for path in (
+        f"/manage/activities/new?advocate_id={huge}",
+        f"/manage/offers?advocate_id={huge}",
+        f"/manage/review?after=2026-01-01T00:00:00%2B00:00_{huge}{huge}",
+        f"/admin/audit?after={huge}{huge}{huge}",
+    ):
+        assert manager.get(path).status_code in (200, 403), path

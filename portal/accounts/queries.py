@@ -182,13 +182,3 @@ def audit_page(session: Session, wanted: PageRequest, action: str = "") -> Page:
     return paginate_by_key(
         session, statement, (AuditEvent.id,), wanted, newest_first=True, count=False
     )
-
-
-def advocate_choices(session: Session) -> list[tuple[int, str]]:
-    rows = session.execute(
-        select(User.id, User.name, User.email, Account.name)
-        .join(Account, User.account_id == Account.id)
-        .where(User.role == Role.ADVOCATE)
-        .order_by(Account.name, User.email)
-    )
-    return [(uid, f"{name or email} ({account})") for uid, name, email, account in rows]
