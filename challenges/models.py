@@ -184,6 +184,8 @@ class Submission(Base):
         UniqueConstraint("challenge_id", "advocate_id", "slot", name="uq_submissions_slot"),
         Index("ix_submissions_status_created", "status", "created_at"),
         Index("ix_submissions_high_effort", "advocate_id", "high_effort", "created_at"),
+        # an account's big asks in the window (the account's cap), without all its submissions
+        Index("ix_submissions_account_high_effort", "account_id", "high_effort", "created_at"),
         # an advocate's submissions newest first, 50 a page, without sorting all of theirs
         Index("ix_submissions_advocate_created", "advocate_id", "created_at", "id"),
         # the big asks of the rolling window, across everyone: who is near the cap

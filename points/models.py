@@ -32,7 +32,7 @@ class LedgerEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # indexed with id
     amount: Mapped[int]  # change to the balance
     hold_change: Mapped[int] = mapped_column(default=0)  # change to what is held
     source: Mapped[str] = mapped_column(String(30))

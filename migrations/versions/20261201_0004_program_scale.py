@@ -1,5 +1,6 @@
 """program scale: daily thank-you counts (owed, said within the week), backfilled from the
-thank-yous; indexes for the paginated lists and dashboards
+thank-yous; indexes for the paginated lists and dashboards (near the cap, users by role,
+leads, an advocate's submissions and ledger, an account's big asks, name search)
 
 Revision ID: 0004
 Revises: 0003
@@ -57,6 +58,26 @@ def upgrade() -> None:
         sqlite_where=sa.text("high_effort"),
     )
     op.create_index("ix_users_role_email", "users", ["role", "email"], unique=False)
+    op.create_index(
+        "ix_submissions_type_created", "submissions", ["type", "created_at", "id"], unique=False
+    )
+    op.create_index(
+        "ix_submissions_advocate_created",
+        "submissions",
+        ["advocate_id", "created_at", "id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_submissions_account_high_effort",
+        "submissions",
+        ["account_id", "high_effort", "created_at"],
+        unique=False,
+    )
+    # one advocate's ledger newest first; it also serves every look-up by advocate alone
+    op.create_index(
+        "ix_ledger_entries_advocate_id_id", "ledger_entries", ["advocate_id", "id"], unique=False
+    )
+    op.drop_index("ix_ledger_entries_advocate_id", table_name="ledger_entries")
     if op.get_bind().dialect.name == "postgresql":
         # searching people and accounts by any part of a name or email (LIKE '%...%')
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -68,6 +89,13 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name, _table, _column in TRIGRAM_INDEXES:
             op.execute(f"DROP INDEX {name}")
+    op.create_index(
+        "ix_ledger_entries_advocate_id", "ledger_entries", ["advocate_id"], unique=False
+    )
+    op.drop_index("ix_ledger_entries_advocate_id_id", table_name="ledger_entries")
+    op.drop_index("ix_submissions_account_high_effort", table_name="submissions")
+    op.drop_index("ix_submissions_advocate_created", table_name="submissions")
+    op.drop_index("ix_submissions_type_created", table_name="submissions")
     op.drop_index("ix_users_role_email", table_name="users")
     op.drop_index(
         "ix_submissions_big_asks",
