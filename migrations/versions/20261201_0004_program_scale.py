@@ -78,6 +78,9 @@ def upgrade() -> None:
         "ix_ledger_entries_advocate_id_id", "ledger_entries", ["advocate_id", "id"], unique=False
     )
     op.drop_index("ix_ledger_entries_advocate_id", table_name="ledger_entries")
+    op.create_index(
+        "ix_audit_events_target", "audit_events", ["target_type", "target_id", "id"], unique=False
+    )
     if op.get_bind().dialect.name == "postgresql":
         # searching people and accounts by any part of a name or email (LIKE '%...%')
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -89,6 +92,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name, _table, _column in TRIGRAM_INDEXES:
             op.execute(f"DROP INDEX {name}")
+    op.drop_index("ix_audit_events_target", table_name="audit_events")
     op.create_index(
         "ix_ledger_entries_advocate_id", "ledger_entries", ["advocate_id"], unique=False
     )

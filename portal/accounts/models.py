@@ -284,6 +284,8 @@ class AuditEvent(Base):
     """Who did what to whom, and when. Every admin and manager action writes one."""
 
     __tablename__ = "audit_events"
+    # what happened to one user or account, newest first (their admin page)
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
