@@ -140,6 +140,46 @@ def points_reconcile():
     click.echo(f"points reconcile: {advocates} balances match the ledger.")
 
 
+@click.command("bench-data")
+@with_appcontext
+@click.option("--advocates", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option(
+    "--entries",
+    type=click.IntRange(min=0),
+    help="Ledger entries in all [default: 100 per advocate].",
+)
+@click.option("--accounts", type=click.IntRange(min=1), help="[default: one per 100 advocates]")
+@click.option(
+    "--challenges",
+    type=click.IntRange(min=0),
+    help="Published challenges to add, besides a few drafts and archived ones "
+    "[default: 200, or none when appending to a program that has some].",
+)
+@click.option("--submissions", type=click.IntRange(min=0), help="[default: 20 per advocate]")
+@click.option("--redemptions", type=click.IntRange(min=0), help="[default: 3 per advocate]")
+@click.option("--append", is_flag=True, help="Add a batch to a database that holds data.")
+@click.option("--seed", type=int, default=2026, show_default=True, help="The random seed.")
+def bench_data(advocates, entries, accounts, challenges, submissions, redemptions, append, seed):
+    """Fill a migrated, empty database with a realistic program at scale, for benchmarks.
+
+    Logins (password bench-password): bench-admin@bench.example, bench-manager@bench.example
+    and advocate1@bench.example; the other advocates are advocate<N>@bench.example."""
+    from benchmarks.bench_data import Sizes, load  # benchmarks only when asked for
+
+    sizes = Sizes.scaled(advocates, entries, accounts, challenges, submissions, redemptions)
+    started = time.perf_counter()
+    counts = load(db.engine(), sizes, append=append, seed=seed)
+    minutes, seconds = divmod(round(time.perf_counter() - started), 60)
+    for table, count in sorted(counts.items()):
+        click.echo(f"  {table:<22} {count:>12,}")
+    if counts.get("ledger_entries", 0) > sizes.entries:
+        click.echo(
+            f"The submissions and redemptions needed {counts['ledger_entries']:,} ledger "
+            f"entries, more than --entries {sizes.entries:,} (few adjustments were added)."
+        )
+    click.echo(f"bench-data: {sum(counts.values()):,} rows in {minutes} min {seconds} s.")
+
+
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, outbox_cli, db_cli, seed_demo, points_cli):
+    for group in (users_cli, outbox_cli, db_cli, seed_demo, points_cli, bench_data):
         app.cli.add_command(group)

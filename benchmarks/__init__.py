@@ -1,0 +1,1 @@
+"""Benchmarks: bench data at scale and `make bench`."""
