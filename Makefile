@@ -38,10 +38,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Redemption tx/s on PostgreSQL (8 clients, 100k advocates) in a throwaway database;
-# BENCH_DATABASE_URL, BENCH_CLIENTS, BENCH_SECONDS: see benchmarks/redemptions.py.
+# Every page under wrk against gunicorn at 10k and 100k advocates (ratios to /healthz),
+# then redemption tx/s, each in throwaway PostgreSQL databases. BENCH_QUICK=1 for a small
+# run; BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_KEEP: see benchmarks/pages.py.
 bench: install
-	$(BIN)/python benchmarks/redemptions.py
+	$(BIN)/python -m benchmarks.pages
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
