@@ -188,10 +188,14 @@ class Submission(Base):
         Index("ix_submissions_account_high_effort", "account_id", "high_effort", "created_at"),
         # an advocate's submissions newest first, 50 a page, without sorting all of theirs
         Index("ix_submissions_advocate_created", "advocate_id", "created_at", "id"),
-        # the big asks of the rolling window, across everyone: who is near the cap
+        # the big asks of the rolling window, across everyone: who is near the cap (read from
+        # the index alone)
         Index(
             "ix_submissions_big_asks",
             "created_at",
+            "status",
+            "advocate_id",
+            "account_id",
             postgresql_where=text("high_effort"),
             sqlite_where=text("high_effort"),
         ),
@@ -243,7 +247,22 @@ class ThankYou(Base):
     __tablename__ = "thank_yous"
     __table_args__ = (
         CheckConstraint("method IS NULL OR method IN ('email', 'other')", name="method_known"),
-        Index("ix_thank_yous_open", "thanked_at", "created_at"),
+        # the open ones, oldest first by (created_at, id), and their count
+        Index(
+            "ix_thank_yous_open",
+            "created_at",
+            "id",
+            postgresql_where=text("thanked_at IS NULL"),
+            sqlite_where=text("thanked_at IS NULL"),
+        ),
+        # the ones said most recently
+        Index(
+            "ix_thank_yous_thanked",
+            "thanked_at",
+            "id",
+            postgresql_where=text("thanked_at IS NOT NULL"),
+            sqlite_where=text("thanked_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

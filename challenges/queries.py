@@ -489,8 +489,14 @@ def referral_leads(session: Session, wanted: PageRequest) -> Page:
         .where(Submission.type == "referral", Submission.challenge_id.is_not(None))
         .options(joinedload(Submission.advocate), joinedload(Submission.account))
     )
+    # no total: counting every referral ever made costs more than the page
     return paginate_by_key(
-        session, statement, (Submission.created_at, Submission.id), wanted, newest_first=True
+        session,
+        statement,
+        (Submission.created_at, Submission.id),
+        wanted,
+        newest_first=True,
+        count=False,
     )
 
 

@@ -211,7 +211,9 @@ def test_leads_newest_first_by_fifty(client, make, session):
     assert first.data.count(b"<td>Lead ") == 50
     assert b"Lead 079" in first.data and b"Lead 030" in first.data
     assert b"Lead 029" not in first.data
-    assert b"80 referrals" in first.data
+    assert (
+        b"referrals" not in first.data
+    )  # no total: counting every referral costs more than the page
     second = manager.get(link(first, "next"))
     assert second.data.count(b"<td>Lead ") == 30
     assert b"Lead 029" in second.data and b"Lead 000" in second.data

@@ -52,12 +52,29 @@ def upgrade() -> None:
     op.create_index(
         "ix_submissions_big_asks",
         "submissions",
-        ["created_at"],
+        ["created_at", "status", "advocate_id", "account_id"],
         unique=False,
         postgresql_where=sa.text("high_effort"),
         sqlite_where=sa.text("high_effort"),
     )
     op.create_index("ix_users_role_email", "users", ["role", "email"], unique=False)
+    op.drop_index("ix_thank_yous_open", table_name="thank_yous")
+    op.create_index(
+        "ix_thank_yous_open",
+        "thank_yous",
+        ["created_at", "id"],
+        unique=False,
+        postgresql_where=sa.text("thanked_at IS NULL"),
+        sqlite_where=sa.text("thanked_at IS NULL"),
+    )
+    op.create_index(
+        "ix_thank_yous_thanked",
+        "thank_yous",
+        ["thanked_at", "id"],
+        unique=False,
+        postgresql_where=sa.text("thanked_at IS NOT NULL"),
+        sqlite_where=sa.text("thanked_at IS NOT NULL"),
+    )
     op.create_index(
         "ix_submissions_type_created", "submissions", ["type", "created_at", "id"], unique=False
     )
@@ -100,6 +117,9 @@ def downgrade() -> None:
     op.drop_index("ix_submissions_account_high_effort", table_name="submissions")
     op.drop_index("ix_submissions_advocate_created", table_name="submissions")
     op.drop_index("ix_submissions_type_created", table_name="submissions")
+    op.drop_index("ix_thank_yous_thanked", table_name="thank_yous")
+    op.drop_index("ix_thank_yous_open", table_name="thank_yous")
+    op.create_index("ix_thank_yous_open", "thank_yous", ["thanked_at", "created_at"], unique=False)
     op.drop_index("ix_users_role_email", table_name="users")
     op.drop_index(
         "ix_submissions_big_asks",
