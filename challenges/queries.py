@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, and_, func, literal, or_, select
-from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload
 
 from challenges.authoring import program_settings
 from challenges.limits import free_slot
@@ -558,7 +558,7 @@ def advocates_in(session: Session, group: AdvocateGroup, wanted: PageRequest) ->
         select(User)
         .join(Account, User.account_id == Account.id)
         .where(User.role == Role.ADVOCATE, User.active, reach)
-        .options(contains_eager(User.account), selectinload(User.consents))
+        .options(contains_eager(User.account))
         .order_by(User.email)
     )
     return paginate(session, statement, wanted)

@@ -7,7 +7,6 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
 from portal import config, db
@@ -71,17 +70,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 @login_manager.user_loader
 def _load_user(session_token: str) -> User | None:
-    # one query for the user and what every page's layout asks of them (opted in or not)
-    user = (
-        db.get_session()
-        .scalars(
-            select(User)
-            .where(User.session_token == session_token)
-            .options(joinedload(User.consents))
-        )
-        .unique()
-        .one_or_none()
-    )
+    # one query for the user and what every page's layout asks of them (User.in_program)
+    user = db.get_session().scalar(select(User).where(User.session_token == session_token))
     return user if user is not None and user.active else None
 
 

@@ -177,6 +177,7 @@ class Factory(ChallengeFactory, RewardFactory):
                 name=f"Bulk advocate {n:04d}",
                 role=Role.ADVOCATE,
                 account_id=account.id,
+                in_program=True,
             )
             for n in range(count)
         ]

@@ -35,6 +35,7 @@ def test_leaving_keeps_history_and_rejoining_records_new_consent(client, make, s
     assert client.get("/hub/").headers["Location"] == "/hub/join"
     session.refresh(advocate)
     assert advocate.email_digests is False
+    assert advocate.in_program is False  # the column every page reads, beside the consent
     [consent] = session.scalars(select(ConsentRecord))
     assert consent.opted_out_at is not None
 
@@ -43,6 +44,8 @@ def test_leaving_keeps_history_and_rejoining_records_new_consent(client, make, s
     assert len(consents) == 2
     assert consents[0].opted_out_at is not None
     assert consents[1].opted_out_at is None
+    session.refresh(advocate)
+    assert advocate.in_program is True
 
 
 def test_advocate_downloads_their_own_data_even_after_leaving(client, make):

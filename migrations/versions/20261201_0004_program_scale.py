@@ -58,6 +58,22 @@ def upgrade() -> None:
         sqlite_where=sa.text("high_effort"),
     )
     op.create_index("ix_users_role_email", "users", ["role", "email"], unique=False)
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.add_column(
+            sa.Column("in_program", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+        )
+    op.execute(
+        "UPDATE users SET in_program = EXISTS (SELECT 1 FROM consent_records "
+        "WHERE consent_records.user_id = users.id AND consent_records.opted_out_at IS NULL)"
+    )
+    op.create_index(
+        "ix_users_account_advocates",
+        "users",
+        ["account_id", "id", "in_program", "password_hash"],
+        unique=False,
+        postgresql_where=sa.text("role = 'advocate' AND active"),
+        sqlite_where=sa.text("role = 'advocate' AND active"),
+    )
     op.drop_index("ix_thank_yous_open", table_name="thank_yous")
     op.create_index(
         "ix_thank_yous_open",
@@ -120,6 +136,9 @@ def downgrade() -> None:
     op.drop_index("ix_thank_yous_thanked", table_name="thank_yous")
     op.drop_index("ix_thank_yous_open", table_name="thank_yous")
     op.create_index("ix_thank_yous_open", "thank_yous", ["thanked_at", "created_at"], unique=False)
+    op.drop_index("ix_users_account_advocates", table_name="users")
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("in_program")
     op.drop_index("ix_users_role_email", table_name="users")
     op.drop_index(
         "ix_submissions_big_asks",

@@ -136,6 +136,16 @@ class User(Base):
         ),
         CheckConstraint("role != 'advocate' OR account_id IS NOT NULL", name="advocate_account"),
         Index("ix_users_role_email", "role", "email"),  # the users list, filtered by role
+        # an account's advocates, members and invitations counted from the index alone
+        Index(
+            "ix_users_account_advocates",
+            "account_id",
+            "id",
+            "in_program",
+            "password_hash",
+            postgresql_where=text("role = 'advocate' AND active"),
+            sqlite_where=text("role = 'advocate' AND active"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,6 +162,9 @@ class User(Base):
     declines_gifts: Mapped[bool] = mapped_column(default=False)
     hide_from_leaderboard: Mapped[bool] = mapped_column(default=False)
     email_digests: Mapped[bool] = mapped_column(default=True)
+    # True while an open consent record exists: set beside it by opt_in/opt_out, so that
+    # every page and every count of members reads one column instead of the consents
+    in_program: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -196,7 +209,7 @@ class User(Base):
 
     @property
     def opted_in(self) -> bool:
-        return self.current_consent is not None
+        return self.in_program
 
     @property
     def display_name(self) -> str:

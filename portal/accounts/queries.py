@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, selectinload
 from portal.accounts.models import (
     Account,
     AuditEvent,
-    ConsentRecord,
     GiftPolicy,
     GiftPolicyRequest,
     Role,
@@ -44,19 +43,17 @@ def with_member_counts(session: Session, accounts: list[Account]) -> list[Accoun
     ids = [account.id for account in accounts]
     if not ids:
         return []
-    open_consent = select(ConsentRecord.id).where(
-        ConsentRecord.user_id == User.id, ConsentRecord.opted_out_at.is_(None)
-    )
     members = {
         account_id: (advocates, opted_in, invited)
         for account_id, advocates, opted_in, invited in session.execute(
             select(
                 User.account_id,
                 func.count(),
-                func.count().filter(open_consent.exists()),
+                func.count().filter(User.in_program),
                 func.count().filter(User.password_hash.is_(None)),
             )
-            .where(User.account_id.in_(ids), User.role == Role.ADVOCATE, User.active.is_(True))
+            # the terms of the partial index ix_users_account_advocates, as it states them
+            .where(User.account_id.in_(ids), User.role == Role.ADVOCATE, User.active)
             .group_by(User.account_id)
         )
     }
@@ -121,11 +118,7 @@ def users_page(
     query: str = "",
 ) -> Page:
     """Users by email, filtered by role and account, searched by name or email."""
-    statement = (
-        select(User)
-        .options(selectinload(User.account), selectinload(User.consents))
-        .order_by(User.email)
-    )
+    statement = select(User).options(selectinload(User.account)).order_by(User.email)
     if role:
         statement = statement.where(User.role == role)
     if account_id:

@@ -276,6 +276,7 @@ def opt_in(session: Session, settings: Settings, user: User) -> ConsentRecord:
     )
     with refuse_duplicates(session, AlreadyHandled("You are already in the program.")):
         session.add(consent)
+    user.in_program = True
     session.expire(user, ["consents"])
     return consent
 
@@ -291,6 +292,7 @@ def opt_out(session: Session, user: User) -> None:
     if left.rowcount == 0:
         raise AlreadyHandled("You have already left the program.")
     user.email_digests = False
+    user.in_program = False
     session.flush()
     session.expire(user, ["consents"])
 
