@@ -48,6 +48,7 @@ from benchmarks.plans import (
     Sizes,
     audit,
 )
+from challenges.authoring import program_settings
 from challenges.models import (
     AdvocateGroup,
     Approval,
@@ -61,6 +62,7 @@ from challenges.models import (
 from challenges.thanks import recount_thanks_by_day
 from challenges.types import REGISTRY, REVIEW_SITES
 from points.models import GiftOffer, Redemption, Reward, RewardSettings
+from points.rewards import reward_settings
 from portal.accounts.models import Account, GiftPolicy, Role, User
 from portal.accounts.passwords import hash_password
 from portal.cli import alembic_config
@@ -340,6 +342,7 @@ def add_advocate(program: Program, batch: Batch, advocate: Member) -> None:
         job_level=advocate.job_level,
         title=rng.choice(content.TITLES[advocate.job_level]) if advocate.job_level else "",
         declines_gifts=advocate.declines_gifts,
+        in_program=advocate.status == MEMBER,
         hide_from_leaderboard=not advocate.is_advocate1 and rng.random() < 0.03,
         email_digests=advocate.is_advocate1 or rng.random() < 0.85,
         last_login_at=None
@@ -695,6 +698,9 @@ def finish(program: Program, connection: Connection) -> None:
             bar.update(1)
         with Session(connection) as session:
             recount_thanks_by_day(session)
+            # the settings rows, as a program that has saved its settings has them
+            program_settings(session)
+            reward_settings(session)
             session.flush()
         bar.update(1)
     program.audit_log.sort("audit_events", "created_at")
