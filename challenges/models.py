@@ -278,16 +278,21 @@ class ThankYou(Base):
 
 
 class ThanksByDay(Base):
-    """Per day of completion: thank-yous owed, and how many were said within the week.
+    """Per day of completion: thank-yous owed, how many were said, how many within the week.
 
     Kept in the transaction that owes or says each thank-you, so the dashboard's share
     thanked on time reads a few dozen rows instead of months of thank-yous."""
 
     __tablename__ = "thanks_by_day"
-    __table_args__ = (CheckConstraint("on_time >= 0 AND on_time <= owed", name="on_time_of_owed"),)
+    __table_args__ = (
+        CheckConstraint(
+            "on_time >= 0 AND on_time <= thanked AND thanked <= owed", name="said_of_owed"
+        ),
+    )
 
     day: Mapped[date] = mapped_column(primary_key=True)
     owed: Mapped[int] = mapped_column(default=0)
+    thanked: Mapped[int] = mapped_column(default=0)
     on_time: Mapped[int] = mapped_column(default=0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, and_, func, literal, or_, select
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, defer, joinedload
 
 from challenges.authoring import program_settings
@@ -22,6 +22,7 @@ from challenges.models import (
     group_members,
 )
 from challenges.services import active_slots, high_effort_asks, is_open, named_in, targets
+from challenges.thanks import open_count
 from challenges.types import REGISTRY, challenge_type
 from points.models import LedgerEntry, PointsBalance
 from portal.accounts.models import Account, Role, User
@@ -413,7 +414,10 @@ def open_thank_yous(session: Session, wanted: PageRequest) -> Page:
             joinedload(ThankYou.submission).joinedload(Submission.account),
         )
     )
-    return paginate_by_key(session, statement, (ThankYou.created_at, ThankYou.id), wanted)
+    page = paginate_by_key(
+        session, statement, (ThankYou.created_at, ThankYou.id), wanted, count=False
+    )
+    return replace(page, total=open_count(session))  # the daily counts, not a count(*)
 
 
 def recently_thanked(session: Session, limit: int = 20) -> list[ThankYou]:
@@ -441,24 +445,26 @@ class NearCap:
 
 def advocates_near_cap(session: Session, limit: int, now: datetime | None = None) -> list[NearCap]:
     """Advocates one big ask from their cap, or at it, in the rolling window: the most asked."""
-    statement = _near_cap(session, User, now).limit(limit)
-    return [NearCap(*row) for row in session.execute(statement)]
+    asks, cap = _near_cap(session, User, now)
+    return _who(session, User, session.execute(asks.limit(limit)).all(), cap)
 
 
 def accounts_near_cap(session: Session, limit: int, now: datetime | None = None) -> list[NearCap]:
     """Accounts one big ask from their cap, or at it, in the rolling window: the most asked."""
-    statement = _near_cap(session, Account, now).limit(limit)
-    return [NearCap(*row) for row in session.execute(statement)]
+    asks, cap = _near_cap(session, Account, now)
+    return _who(session, Account, session.execute(asks.limit(limit)).all(), cap)
 
 
 def near_cap_page(session: Session, wanted: PageRequest, now: datetime | None = None) -> Page:
     """Every advocate near the cap, a page at a time."""
-    page = paginate(session, _near_cap(session, User, now), wanted)
-    return replace(page, items=[NearCap(*row) for row in page.items])
+    asks, cap = _near_cap(session, User, now)
+    page = paginate(session, asks, wanted)
+    return replace(page, items=_who(session, User, page.items, cap))
 
 
 def _near_cap(session: Session, model: type[User] | type[Account], now: datetime | None):
-    """Who has at least cap - 1 big asks in the window (read from the index of big asks)."""
+    """(who_id, asks) of everyone with at least cap - 1 big asks in the window, the most
+    asked first, counted from the index of big asks alone; and the cap."""
     settings = program_settings(session)
     if model is User:
         key, cap = Submission.advocate_id, settings.high_effort_per_advocate
@@ -466,20 +472,25 @@ def _near_cap(session: Session, model: type[User] | type[Account], now: datetime
         key, cap = Submission.account_id, settings.high_effort_per_account
     since = (now or utcnow()) - timedelta(days=settings.high_effort_window_days)
     asks = (
-        select(key.label("who_id"), func.count().label("asks"))
+        select(key, func.count())
         .where(
             Submission.high_effort, Submission.status.in_(ACTIVE), Submission.created_at >= since
         )
         .group_by(key)
         .having(func.count() >= max(cap - 1, 1))
-        .subquery()
+        .order_by(func.count().desc(), key)
     )
-    statement = (
-        select(model, asks.c.asks, literal(cap))
-        .join(asks, asks.c.who_id == model.id)
-        .order_by(asks.c.asks.desc(), model.id)
-    )
-    return statement.options(joinedload(User.account)) if model is User else statement
+    return asks, cap
+
+
+def _who(session: Session, model, rows, cap: int) -> list[NearCap]:
+    """The advocates (with their accounts) or accounts of a page of counts, in its order."""
+    ids = [who_id for who_id, _asks in rows]
+    statement = select(model).where(model.id.in_(ids))
+    if model is User:
+        statement = statement.options(joinedload(User.account))
+    found = {who.id: who for who in session.scalars(statement)}
+    return [NearCap(found[who_id], asks, cap) for who_id, asks in rows if who_id in found]
 
 
 def referral_leads(session: Session, wanted: PageRequest) -> Page:

@@ -28,7 +28,7 @@ def owe_thanks(session: Session, submission_id: int) -> None:
     table = ThanksByDay.__table__
     session.execute(
         dialect.insert(table)
-        .values(day=_day(item.created_at), owed=1, on_time=0)
+        .values(day=_day(item.created_at), owed=1, thanked=0, on_time=0)
         .on_conflict_do_update(index_elements=[table.c.day], set_={"owed": table.c.owed + 1})
     )
 
@@ -64,12 +64,12 @@ def _close(session: Session, staff: User, item: ThankYou, method: str, note: str
     if not closed:
         by = item.thanked_by.display_name if item.thanked_by else "someone"
         raise AlreadyHandled(f"{by} already thanked {item.submission.advocate.display_name}.")
-    if item.thanked_at - item.created_at <= timedelta(days=PROMPT_DAYS):
-        session.execute(
-            update(ThanksByDay)
-            .where(ThanksByDay.day == _day(item.created_at))
-            .values(on_time=ThanksByDay.on_time + 1)
-        )
+    on_time = item.thanked_at - item.created_at <= timedelta(days=PROMPT_DAYS)
+    session.execute(
+        update(ThanksByDay)
+        .where(ThanksByDay.day == _day(item.created_at))
+        .values(thanked=ThanksByDay.thanked + 1, on_time=ThanksByDay.on_time + int(on_time))
+    )
 
 
 def send_thank_you(
@@ -145,11 +145,19 @@ def recount_thanks_by_day(session: Session) -> None:
     session.execute(delete(ThanksByDay))
     session.execute(
         insert(ThanksByDay).from_select(
-            ["day", "owed", "on_time"],
-            select(day, func.count(), func.count().filter(in_time)).group_by(day),
+            ["day", "owed", "thanked", "on_time"],
+            select(
+                day,
+                func.count(),
+                func.count(ThankYou.thanked_at),
+                func.count().filter(in_time),
+            ).group_by(day),
         )
     )
 
 
 def open_count(session: Session) -> int:
-    return session.scalar(select(func.count()).where(ThankYou.thanked_at.is_(None)))
+    """Thank-yous owed and not yet said, from the daily counts (one row a day)."""
+    return session.scalar(
+        select(func.coalesce(func.sum(ThanksByDay.owed - ThanksByDay.thanked), 0))
+    )

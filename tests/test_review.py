@@ -5,7 +5,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from challenges.models import Submission, ThankYou
-from challenges.thanks import ThanksShare, recount_thanks_by_day, thanked_within_a_week
+from challenges.thanks import (
+    ThanksShare,
+    open_count,
+    recount_thanks_by_day,
+    thanked_within_a_week,
+)
 from points.models import LedgerEntry
 from points.services import balance_of
 from portal.accounts.models import AuditEvent
@@ -140,6 +145,7 @@ def test_thank_yous_by_email_or_another_way_and_the_weekly_share(client, make, s
     # counted as they happen: today's three are owed, two said on time; the share waits
     # until their week is over
     assert thanked_within_a_week(session) == ThanksShare(on_time=0, due=0)
+    assert open_count(session) == 1  # three owed, two said
     next_week = thanked_within_a_week(session, now=utcnow() + timedelta(days=8))
     assert (next_week.on_time, next_week.due, next_week.percent) == (2, 3, 67)
 

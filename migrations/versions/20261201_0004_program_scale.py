@@ -29,23 +29,25 @@ def upgrade() -> None:
         "thanks_by_day",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("owed", sa.Integer(), nullable=False),
+        sa.Column("thanked", sa.Integer(), nullable=False),
         sa.Column("on_time", sa.Integer(), nullable=False),
         sa.CheckConstraint(
-            "on_time >= 0 AND on_time <= owed", name=op.f("ck_thanks_by_day_on_time_of_owed")
+            "on_time >= 0 AND on_time <= thanked AND thanked <= owed",
+            name=op.f("ck_thanks_by_day_said_of_owed"),
         ),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_thanks_by_day")),
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "INSERT INTO thanks_by_day (day, owed, on_time) "
-            "SELECT date(timezone('UTC', created_at)), count(*), "
+            "INSERT INTO thanks_by_day (day, owed, thanked, on_time) "
+            "SELECT date(timezone('UTC', created_at)), count(*), count(thanked_at), "
             "count(*) FILTER (WHERE thanked_at <= created_at + interval '7 days') "
             "FROM thank_yous GROUP BY 1"
         )
     else:
         op.execute(
-            "INSERT INTO thanks_by_day (day, owed, on_time) "
-            "SELECT date(created_at), count(*), "
+            "INSERT INTO thanks_by_day (day, owed, thanked, on_time) "
+            "SELECT date(created_at), count(*), count(thanked_at), "
             "count(*) FILTER (WHERE julianday(thanked_at) - julianday(created_at) <= 7) "
             "FROM thank_yous GROUP BY 1"
         )
