@@ -173,6 +173,16 @@ class Redemption(Base):
         ),
         UniqueConstraint("reward_id", "advocate_id", "slot", name="uq_redemptions_slot"),
         Index("ix_redemptions_status_created", "status", "created_at"),
+        # the open queues' counts and money value, read from the index alone
+        Index(
+            "ix_redemptions_open",
+            "status",
+            "currency",
+            "money_value",
+            "flagged",
+            postgresql_where=text("status IN ('requested', 'approved')"),
+            sqlite_where=text("status IN ('requested', 'approved')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

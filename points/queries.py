@@ -90,42 +90,52 @@ def queue(session: Session, status: str, wanted: PageRequest) -> Page:
     )
 
 
-def open_counts(session: Session) -> dict[str, int]:
-    """How many wait in each open queue: one aggregate over the open rows (the status index);
-    the closed queues grow without end and are not counted."""
-    requested, approved, flagged = session.execute(
+@dataclass(frozen=True)
+class OpenRedemptions:
+    counts: dict[str, int]  # the open queues: requested, approved, flagged
+    value_by_currency: dict[str, int]  # minor units
+
+
+def open_redemptions(session: Session) -> OpenRedemptions:
+    """How many wait in each open queue and what they are worth: one aggregate read from the
+    index of open redemptions alone (ix_redemptions_open). The closed queues grow without
+    end and are not counted."""
+    rows = session.execute(
         select(
+            Redemption.currency,
             func.count().filter(Redemption.status == RedemptionStatus.REQUESTED),
             func.count().filter(Redemption.status == RedemptionStatus.APPROVED),
             func.count().filter(Redemption.flagged != ""),
-        ).where(Redemption.status.in_(OPEN))
-    ).one()
-    return {"requested": requested, "approved": approved, "flagged": flagged}
+            func.sum(Redemption.money_value),
+        )
+        .where(Redemption.status.in_(OPEN))
+        .group_by(Redemption.currency)
+        .order_by(Redemption.currency)
+    ).all()
+    counts = {
+        "requested": sum(row[1] for row in rows),
+        "approved": sum(row[2] for row in rows),
+        "flagged": sum(row[3] for row in rows),
+    }
+    return OpenRedemptions(counts, {row[0]: row[4] for row in rows})
 
 
 @dataclass(frozen=True)
 class Liability:
     points_outstanding: int
     points_held: int
-    open_value_by_currency: dict[str, int]  # minor units
 
 
 def liability(session: Session) -> Liability:
-    """Two aggregates: every balance summed (one pass over points_balances, about 9 ms at
-    100k rows on PostgreSQL), and the open redemptions' value (the status index)."""
+    """Every balance summed: one pass over points_balances (about 5-9 ms at 100k rows on
+    PostgreSQL)."""
     balance, held = session.execute(
         select(
             func.coalesce(func.sum(PointsBalance.balance), 0),
             func.coalesce(func.sum(PointsBalance.held), 0),
         )
     ).one()
-    values = session.execute(
-        select(Redemption.currency, func.sum(Redemption.money_value))
-        .where(Redemption.status.in_(OPEN))
-        .group_by(Redemption.currency)
-        .order_by(Redemption.currency)
-    ).all()
-    return Liability(balance, held, {currency: total for currency, total in values})
+    return Liability(balance, held)
 
 
 def approved_for_vendor_csv(session: Session) -> str:

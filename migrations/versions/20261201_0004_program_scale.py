@@ -114,6 +114,14 @@ def upgrade() -> None:
     )
     op.drop_index("ix_ledger_entries_advocate_id", table_name="ledger_entries")
     op.create_index(
+        "ix_redemptions_open",
+        "redemptions",
+        ["status", "currency", "money_value", "flagged"],
+        unique=False,
+        postgresql_where=sa.text("status IN ('requested', 'approved')"),
+        sqlite_where=sa.text("status IN ('requested', 'approved')"),
+    )
+    op.create_index(
         "ix_audit_events_target", "audit_events", ["target_type", "target_id", "id"], unique=False
     )
     if op.get_bind().dialect.name == "postgresql":
@@ -128,6 +136,12 @@ def downgrade() -> None:
         for name, _table, _column in TRIGRAM_INDEXES:
             op.execute(f"DROP INDEX {name}")
     op.drop_index("ix_audit_events_target", table_name="audit_events")
+    op.drop_index(
+        "ix_redemptions_open",
+        table_name="redemptions",
+        postgresql_where=sa.text("status IN ('requested', 'approved')"),
+        sqlite_where=sa.text("status IN ('requested', 'approved')"),
+    )
     op.create_index(
         "ix_ledger_entries_advocate_id", "ledger_entries", ["advocate_id"], unique=False
     )

@@ -163,12 +163,14 @@ def redemptions():
     session = get_session()
     status = request.args.get("status", "requested")
     status = status if status in QUEUES else "requested"
+    open_now = queries.open_redemptions(session)
     return render_template(
         "points/admin_redemptions.html",
         status=status,
         queues=QUEUES,
         page=queries.queue(session, status, PageRequest.from_args(request.args)),
-        counts=queries.open_counts(session),
+        counts=open_now.counts,
+        open_value=open_now.value_by_currency,
         liability=queries.liability(session),
         now=datetime.now(UTC),
         import_form=ImportForm(),
