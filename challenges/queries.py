@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, and_, func, or_, select
-from sqlalchemy.orm import Session, contains_eager, defer, joinedload
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload, load_only
 
 from challenges.authoring import program_settings
 from challenges.limits import free_slot
@@ -355,10 +355,10 @@ def review_queue(session: Session, filters: QueueFilter, wanted: PageRequest) ->
     statement = (
         select(Submission)
         .where(Submission.status == SubmissionStatus.PENDING)
-        .options(
-            joinedload(Submission.challenge),
-            joinedload(Submission.advocate),
-            joinedload(Submission.account),
+        .options(  # what a row of the queue shows, and nothing more per row
+            joinedload(Submission.challenge).defer(Challenge.body, raiseload=True),
+            joinedload(Submission.advocate).load_only(User.name, User.email, raiseload=True),
+            joinedload(Submission.account).load_only(Account.name, raiseload=True),
         )
     )
     if filters.challenge_id:
@@ -498,7 +498,13 @@ def referral_leads(session: Session, wanted: PageRequest) -> Page:
     statement = (
         select(Submission)
         .where(Submission.type == "referral", Submission.challenge_id.is_not(None))
-        .options(joinedload(Submission.advocate), joinedload(Submission.account))
+        .options(
+            load_only(
+                Submission.evidence, Submission.status, Submission.created_at, raiseload=True
+            ),
+            joinedload(Submission.advocate).load_only(User.name, User.email, raiseload=True),
+            joinedload(Submission.account).load_only(Account.name, raiseload=True),
+        )
     )
     # no total: counting every referral ever made costs more than the page
     return paginate_by_key(
