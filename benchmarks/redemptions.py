@@ -141,6 +141,7 @@ def load(engine: Engine, advocates: int, accounts: int) -> int:
                         "declines_gifts": False,
                         "hide_from_leaderboard": False,
                         "email_digests": True,
+                        "in_program": True,  # beside the consent record added below
                         "created_at": now,
                     }
                     for n in numbers
@@ -333,7 +334,9 @@ def report(
     )
     for found in discrepancies[:10]:
         print(f"  {found}")
-    return clean and not errors
+    # every client redeems an unlimited reward from a balance that covers it: a refusal, or
+    # nothing committed at all, means the transaction under test is not the one measured
+    return clean and not errors and not refusals and committed > 0
 
 
 def main() -> int:
