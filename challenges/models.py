@@ -192,8 +192,8 @@ class Submission(Base):
         # the index alone)
         Index(
             "ix_submissions_big_asks",
-            "created_at",
             "status",
+            "created_at",
             "advocate_id",
             "account_id",
             postgresql_where=text("high_effort"),

@@ -65,11 +65,13 @@ def _close(session: Session, staff: User, item: ThankYou, method: str, note: str
         by = item.thanked_by.display_name if item.thanked_by else "someone"
         raise AlreadyHandled(f"{by} already thanked {item.submission.advocate.display_name}.")
     on_time = item.thanked_at - item.created_at <= timedelta(days=PROMPT_DAYS)
-    session.execute(
+    counted = session.execute(
         update(ThanksByDay)
         .where(ThanksByDay.day == _day(item.created_at))
         .values(thanked=ThanksByDay.thanked + 1, on_time=ThanksByDay.on_time + int(on_time))
-    )
+    ).rowcount
+    if not counted:  # the day was never counted (dates set by hand): count them all again
+        recount_thanks_by_day(session)
 
 
 def send_thank_you(
@@ -134,26 +136,45 @@ def thanked_within_a_week(session: Session, now: datetime | None = None) -> Than
 def recount_thanks_by_day(session: Session) -> None:
     """Rebuild the daily counts from the thank-yous themselves (after a bulk load, or data
     whose dates were set by hand)."""
+    session.execute(delete(ThanksByDay))
+    session.execute(
+        insert(ThanksByDay).from_select(
+            ["day", "owed", "thanked", "on_time"], _counted_from_thank_yous(session)
+        )
+    )
+
+
+def thanks_by_day_differences(session: Session) -> list[str]:
+    """Days whose stored counts differ from the thank-yous (for `points reconcile`)."""
+    counted = _counted_from_thank_yous(session).subquery()
+    stored = {
+        row.day: (row.owed, row.thanked, row.on_time)
+        for row in session.scalars(select(ThanksByDay))
+    }
+    differences = []
+    for day, *fresh in session.execute(select(counted)):
+        day = day if isinstance(day, date) else date.fromisoformat(day)
+        if stored.pop(day, None) != tuple(fresh):
+            differences.append(
+                f"thanks_by_day {day}: the thank-yous say owed, said, on time = {tuple(fresh)}"
+            )
+    differences += [f"thanks_by_day {day}: counted, but no thank-you that day" for day in stored]
+    return differences
+
+
+def _counted_from_thank_yous(session: Session):
+    """(day, owed, thanked, on time) per day of completion, from the thank-yous (UTC days)."""
     if session.get_bind().dialect.name == "postgresql":
         day = func.date(func.timezone("UTC", ThankYou.created_at))
-        week = literal(timedelta(days=PROMPT_DAYS), Interval())
+        week = literal(timedelta(hours=24 * PROMPT_DAYS), Interval())  # hours, not days
         in_time = ThankYou.thanked_at <= ThankYou.created_at + week
     else:
         day = func.date(ThankYou.created_at)
         days = func.julianday(ThankYou.thanked_at) - func.julianday(ThankYou.created_at)
         in_time = days <= PROMPT_DAYS
-    session.execute(delete(ThanksByDay))
-    session.execute(
-        insert(ThanksByDay).from_select(
-            ["day", "owed", "thanked", "on_time"],
-            select(
-                day,
-                func.count(),
-                func.count(ThankYou.thanked_at),
-                func.count().filter(in_time),
-            ).group_by(day),
-        )
-    )
+    return select(
+        day, func.count(), func.count(ThankYou.thanked_at), func.count().filter(in_time)
+    ).group_by(day)
 
 
 def open_count(session: Session) -> int:

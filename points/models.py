@@ -173,6 +173,14 @@ class Redemption(Base):
         ),
         UniqueConstraint("reward_id", "advocate_id", "slot", name="uq_redemptions_slot"),
         Index("ix_redemptions_status_created", "status", "created_at"),
+        # the flagged queue, oldest first (a policy change flags few of the open ones)
+        Index(
+            "ix_redemptions_flagged",
+            "created_at",
+            "id",
+            postgresql_where=text("flagged != '' AND status IN ('requested', 'approved')"),
+            sqlite_where=text("flagged != '' AND status IN ('requested', 'approved')"),
+        ),
         # the open queues' counts and money value, read from the index alone
         Index(
             "ix_redemptions_open",

@@ -205,17 +205,6 @@ def balance_of(session: Session, advocate_id: int) -> PointsBalance:
     return row or PointsBalance(advocate_id=advocate_id, balance=0, held=0, lifetime_earned=0)
 
 
-def entries_of(session: Session, advocate_id: int, limit: int = 50) -> list[LedgerEntry]:
-    return list(
-        session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.advocate_id == advocate_id)
-            .order_by(LedgerEntry.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 @dataclass(frozen=True)
 class Discrepancy:
     advocate_id: int

@@ -123,21 +123,34 @@ points_cli = AppGroup("points", help="Check the points ledger.")
 
 @points_cli.command("reconcile")
 def points_reconcile():
-    """Check every balance against the sum of its ledger entries; exit 1 on any difference."""
+    """Check every balance against the sum of its ledger entries, and the counters kept
+    beside their rows (thank-yous by day, who is in the program); exit 1 on any difference."""
+    from challenges.thanks import thanks_by_day_differences
     from points.services import reconcile
+    from portal.accounts.queries import in_program_differences
 
     with db.new_session() as session:
         differences = reconcile(session)
         advocates = session.scalar(text("SELECT count(*) FROM points_balances"))
+        counters = thanks_by_day_differences(session) + in_program_differences(session)
+    for difference in counters:
+        click.echo(difference, err=True)
     for d in differences:
         click.echo(
             f"advocate {d.advocate_id}: {d.field} is {d.recorded}, the ledger says {d.from_ledger}",
             err=True,
         )
-    if differences:
-        click.echo(f"points reconcile: {len(differences)} difference(s).", err=True)
+    if differences or counters:
+        click.echo(
+            f"points reconcile: {len(differences)} balance and {len(counters)} counter "
+            "difference(s).",
+            err=True,
+        )
         sys.exit(1)
-    click.echo(f"points reconcile: {advocates} balances match the ledger.")
+    click.echo(
+        f"points reconcile: {advocates} balances match the ledger; "
+        "the thank-you and membership counters match their rows."
+    )
 
 
 @click.command("bench-data")

@@ -104,7 +104,7 @@ def single_row(session: Session, model: type[T], **defaults) -> T:
     Read once per session (a request's session lives for one request): the session keeps
     a strong reference, since its identity map alone would let the row be collected."""
     kept = session.info.setdefault("single_rows", {})
-    if model in kept:
+    if model in kept and kept[model] in session:  # not if a rollback took its creation away
         return kept[model]
     row = session.get(model, 1)
     if row is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, tuple_
@@ -88,6 +88,8 @@ def paginate_by_key(
     """
     key = tuple_(*keys)
     after, before = _parse_key(wanted.after, keys), _parse_key(wanted.before, keys)
+    if after is not None and before is not None:  # not a link of ours: the first page
+        after = before = None
     forward = before is None
     ascending = forward != newest_first
     ordered = statement.order_by(*(k.asc() if ascending else k.desc() for k in keys))
@@ -115,7 +117,8 @@ def paginate_by_key(
 
 def _rows(session: Session, statement: Select) -> list[Any]:
     result = session.execute(statement)
-    if len(statement.column_descriptions) == 1:
+    described = statement.column_descriptions
+    if len(described) == 1 and isinstance(described[0]["type"], type):  # one mapped class
         return list(result.scalars().unique())
     return list(result.all())
 
@@ -150,11 +153,12 @@ def _parse_key(text: str, keys: tuple[InstrumentedAttribute, ...]) -> tuple | No
                 value = datetime.fromisoformat(part)
                 if value.tzinfo is None:
                     return None
+                value = value.astimezone(UTC)  # year 1 at +01:00 is before any datetime
             else:
                 value = int(part)
                 if abs(value) > 2**63 - 1:
                     return None
             values.append(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return tuple(values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -59,13 +59,15 @@ def clean_query(text: str | None, limit: int = 100) -> str:
     return "".join(ch for ch in (text or "")[:limit] if ch.isprintable()).strip()
 
 
-def page_url(**changes) -> str:
-    """This page's address with other page arguments, keeping every filter in the query."""
+def page_url(base: str | None = None, **changes) -> str:
+    """This page's address (or `base`) with other page arguments, keeping every filter in
+    the query. Built as a path and a query string: no argument can reach url_for."""
     args = request.args.to_dict(flat=False)
     for name in ("page", "after", "before"):
         args.pop(name, None)
-    args.update(changes)
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    args.update({name: [value] for name, value in changes.items()})
+    query = urlencode(args, doseq=True, safe="!$'()*,/:;?@")  # as url_for encodes
+    return f"{base or request.path}?{query}" if query else (base or request.path)
 
 
 def safe_next(target: str | None) -> str | None:

@@ -88,3 +88,53 @@ def test_a_page_request_from_hostile_input_is_the_first_page():
     for args in ({"page": "x"}, {"page": "-5"}, {"page": "1e9"}, {"page": "\x00"}):
         assert PageRequest.from_args(args).number == 1
     assert PageRequest.from_args({"page": "10" * 30}).number == 100_000
+
+
+def test_hostile_page_arguments_answer_pages_never_errors(client, make):
+    admin = make.admin("root@vouch.example")
+    account = make.account("Northwind")
+    make.many_advocates(60, account)
+    login(client, admin.email)
+    for path in (
+        "/admin/users?endpoint=x",
+        "/admin/users?_external=1&_scheme=javascript",
+        "/admin/users?_anchor=x&_method=POST",
+        f"/admin/accounts/{account.id}?account_id=1",
+        "/admin/audit?after=0001-01-01T00:00:00%2B01:00_1",
+        "/admin/audit?after=9999-12-31T23:59:59-01:00_1&before=1",
+        "/admin/redemptions?after=0001-01-01T00:00:00%2B01:00_1",
+        "/admin/redemptions?after=9999-12-31T23:59:59-01:00_1",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert b'href="http' not in page.data.split(b"<main")[1], path  # links stay on the site
+    found = client.get("/admin/users?endpoint=x&q=bulk")
+    assert b'href="/admin/users?endpoint=x&amp;q=bulk&amp;page=2"' in found.data
+
+
+def test_search_takes_wildcards_as_text(client, make):
+    admin = make.admin("root@vouch.example")
+    make.advocate("john_smith@northwind.example")
+    make.advocate("johnxsmith@northwind.example")
+    login(client, admin.email)
+    found = client.get("/admin/users?q=john_s")
+    assert b"john_smith@northwind.example" in found.data
+    assert b"johnxsmith@northwind.example" not in found.data
+
+
+def test_reconcile_checks_the_counters_kept_beside_their_rows(app, make, session):
+    from sqlalchemy import update
+
+    from portal.accounts.models import User
+
+    runner = app.test_cli_runner()
+    make.advocate("ana@northwind.example")
+    clean = runner.invoke(args=["points", "reconcile"])
+    assert clean.exit_code == 0, clean.output
+    session.execute(
+        update(User).where(User.email == "ana@northwind.example").values(in_program=False)
+    )
+    session.commit()
+    drifted = runner.invoke(args=["points", "reconcile"])
+    assert drifted.exit_code == 1
+    assert "in_program is False, the consents say True" in drifted.output

@@ -41,7 +41,7 @@ def upgrade() -> None:
         op.execute(
             "INSERT INTO thanks_by_day (day, owed, thanked, on_time) "
             "SELECT date(timezone('UTC', created_at)), count(*), count(thanked_at), "
-            "count(*) FILTER (WHERE thanked_at <= created_at + interval '7 days') "
+            "count(*) FILTER (WHERE thanked_at <= created_at + interval '168 hours') "
             "FROM thank_yous GROUP BY 1"
         )
     else:
@@ -54,16 +54,17 @@ def upgrade() -> None:
     op.create_index(
         "ix_submissions_big_asks",
         "submissions",
-        ["created_at", "status", "advocate_id", "account_id"],
+        ["status", "created_at", "advocate_id", "account_id"],
         unique=False,
         postgresql_where=sa.text("high_effort"),
         sqlite_where=sa.text("high_effort"),
     )
     op.create_index("ix_users_role_email", "users", ["role", "email"], unique=False)
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.add_column(
-            sa.Column("in_program", sa.Boolean(), server_default=sa.text("false"), nullable=False)
-        )
+    # a plain ADD COLUMN with a constant default: batch mode would rebuild `users` on
+    # SQLite, and dropping the old table there cascades to the rows that refer to it
+    op.add_column(
+        "users", sa.Column("in_program", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
     op.execute(
         "UPDATE users SET in_program = EXISTS (SELECT 1 FROM consent_records "
         "WHERE consent_records.user_id = users.id AND consent_records.opted_out_at IS NULL)"
@@ -114,6 +115,14 @@ def upgrade() -> None:
     )
     op.drop_index("ix_ledger_entries_advocate_id", table_name="ledger_entries")
     op.create_index(
+        "ix_redemptions_flagged",
+        "redemptions",
+        ["created_at", "id"],
+        unique=False,
+        postgresql_where=sa.text("flagged != '' AND status IN ('requested', 'approved')"),
+        sqlite_where=sa.text("flagged != '' AND status IN ('requested', 'approved')"),
+    )
+    op.create_index(
         "ix_redemptions_open",
         "redemptions",
         ["status", "currency", "money_value", "flagged"],
@@ -137,6 +146,12 @@ def downgrade() -> None:
             op.execute(f"DROP INDEX {name}")
     op.drop_index("ix_audit_events_target", table_name="audit_events")
     op.drop_index(
+        "ix_redemptions_flagged",
+        table_name="redemptions",
+        postgresql_where=sa.text("flagged != '' AND status IN ('requested', 'approved')"),
+        sqlite_where=sa.text("flagged != '' AND status IN ('requested', 'approved')"),
+    )
+    op.drop_index(
         "ix_redemptions_open",
         table_name="redemptions",
         postgresql_where=sa.text("status IN ('requested', 'approved')"),
@@ -153,8 +168,7 @@ def downgrade() -> None:
     op.drop_index("ix_thank_yous_open", table_name="thank_yous")
     op.create_index("ix_thank_yous_open", "thank_yous", ["thanked_at", "created_at"], unique=False)
     op.drop_index("ix_users_account_advocates", table_name="users")
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.drop_column("in_program")
+    op.drop_column("users", "in_program")  # SQLite 3.35+ drops a column in place
     op.drop_index("ix_users_role_email", table_name="users")
     op.drop_index(
         "ix_submissions_big_asks",

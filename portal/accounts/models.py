@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, utcnow
@@ -164,7 +164,7 @@ class User(Base):
     email_digests: Mapped[bool] = mapped_column(default=True)
     # True while an open consent record exists: set beside it by opt_in/opt_out, so that
     # every page and every count of members reads one column instead of the consents
-    in_program: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    in_program: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal.accounts.models import (
     Account,
     AuditEvent,
+    ConsentRecord,
     GiftPolicy,
     GiftPolicyRequest,
     Role,
@@ -31,7 +32,8 @@ def accounts_page(session: Session, wanted: PageRequest, query: str = "", policy
     """Accounts by name, searched and filtered, with member counts for the page shown."""
     statement = select(Account).options(selectinload(Account.owner)).order_by(Account.name)
     if query:
-        statement = statement.where(func.lower(Account.name).contains(query.strip().lower()))
+        needle = query.strip().lower()
+        statement = statement.where(func.lower(Account.name).contains(needle, autoescape=True))
     if policy:
         statement = statement.where(Account.gift_policy == policy)
     page = paginate(session, statement, wanted)
@@ -98,7 +100,10 @@ def largest_accounts(session: Session, limit: int = 10) -> list[AccountRow]:
 
 
 def account_choices(session: Session) -> list[tuple[int, str]]:
-    return [(a.id, a.name) for a in session.scalars(select(Account).order_by(Account.name))]
+    return [
+        tuple(row)
+        for row in session.execute(select(Account.id, Account.name).order_by(Account.name))
+    ]
 
 
 def staff_choices(session: Session) -> list[tuple[int, str]]:
@@ -126,7 +131,8 @@ def users_page(
     if query:
         needle = query.strip().lower()
         statement = statement.where(
-            func.lower(User.email).contains(needle) | func.lower(User.name).contains(needle)
+            func.lower(User.email).contains(needle, autoescape=True)
+            | func.lower(User.name).contains(needle, autoescape=True)
         )
     return paginate(session, statement, wanted)
 
@@ -175,3 +181,19 @@ def audit_page(session: Session, wanted: PageRequest, action: str = "") -> Page:
     return paginate_by_key(
         session, statement, (AuditEvent.id,), wanted, newest_first=True, count=False
     )
+
+
+def in_program_differences(session: Session, limit: int = 20) -> list[str]:
+    """Users whose `in_program` disagrees with their consent records (for `points reconcile`)."""
+    open_consent = (
+        select(ConsentRecord.id)
+        .where(ConsentRecord.user_id == User.id, ConsentRecord.opted_out_at.is_(None))
+        .exists()
+    )
+    wrong = session.execute(
+        select(User.id, User.in_program).where(User.in_program != open_consent).limit(limit)
+    )
+    return [
+        f"user {user_id}: in_program is {flag}, the consents say {not flag}"
+        for user_id, flag in wrong
+    ]

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from challenges import queries, thanks
 from portal.accounts.models import Role
-from portal.accounts.queries import account_choices, largest_accounts
+from portal.accounts.queries import account_choices, accounts_page, largest_accounts
 from portal.accounts.services import get_account
 from portal.auth.services import invite_many
 from portal.config import settings
@@ -15,7 +15,7 @@ from portal.db import get_session
 from portal.errors import DomainError
 from portal.manage.forms import BulkInviteForm
 from portal.pagination import PageRequest
-from portal.web import require_roles, show_error
+from portal.web import clean_query, require_roles, show_error
 
 NEAR_CAP_SHOWN = 10
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -35,6 +35,14 @@ def dashboard():
         accounts_near_cap=queries.accounts_near_cap(session, limit=NEAR_CAP_SHOWN),
         live=queries.live_count(session),
     )
+
+
+@bp.get("/accounts")
+def accounts():
+    """Every customer account, read-only, searched by name (admins edit them)."""
+    query = clean_query(request.args.get("q"))
+    page = accounts_page(get_session(), PageRequest.from_args(request.args), query=query)
+    return render_template("manage/accounts.html", page=page, query=query)
 
 
 @bp.get("/near-cap")
