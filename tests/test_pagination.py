@@ -84,6 +84,29 @@ def test_audit_log_pages_by_id_newest_first(client, make, session):
     assert b'rel="prev"' in second.data
 
 
+def test_a_users_whole_history_pages_from_their_page(client, make, session):
+    admin = make.admin("root@vouch.example")
+    ana, ben = make.advocate("ana@northwind.example"), make.advocate("ben@northwind.example")
+    session.add_all(
+        AuditEvent(
+            actor_id=admin.id,
+            action="test.event",
+            target_type="user",
+            target_id=(ana if n % 2 else ben).id,
+            summary=f"{'Ana' if n % 2 else 'Ben'} {n:03d}",
+        )
+        for n in range(130)
+    )
+    session.commit()
+    login(client, admin.email)
+    detail = client.get(f"/admin/users/{ana.id}")
+    assert f'href="/admin/audit?user_id={ana.id}"'.encode() in detail.data
+    history = client.get(f"/admin/audit?user_id={ana.id}")
+    assert rows(history) == 50
+    assert b"Ana 129" in history.data and b"Ben" not in history.data
+    assert f"user_id={ana.id}&amp;after=".encode() in history.data
+
+
 def test_a_page_request_from_hostile_input_is_the_first_page():
     for args in ({"page": "x"}, {"page": "-5"}, {"page": "1e9"}, {"page": "\x00"}):
         assert PageRequest.from_args(args).number == 1

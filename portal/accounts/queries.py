@@ -173,11 +173,16 @@ def recent_audit(session: Session, limit: int = 10, target: Account | User | Non
     return list(session.scalars(statement))
 
 
-def audit_page(session: Session, wanted: PageRequest, action: str = "") -> Page:
-    """The audit log, newest first, a page at a time (by id: new events never shift it)."""
+def audit_page(
+    session: Session, wanted: PageRequest, action: str = "", target: User | Account | None = None
+) -> Page:
+    """The audit log, newest first, a page at a time (by id: new events never shift it),
+    of every action or one kind, about anyone or one user or account."""
     statement = select(AuditEvent).options(selectinload(AuditEvent.actor))
     if action:
         statement = statement.where(AuditEvent.action.startswith(action, autoescape=True))
+    if target is not None:
+        statement = statement.where(*_audit_of(target))
     return paginate_by_key(
         session, statement, (AuditEvent.id,), wanted, newest_first=True, count=False
     )

@@ -14,6 +14,7 @@ from portal.auth.services import invite_user
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
+from portal.ids import parse_row_id
 from portal.pagination import PageRequest
 from portal.web import clean_query, require_roles, show_error
 
@@ -274,6 +275,9 @@ def user_active(user_id: int):
 
 @bp.get("/audit")
 def audit_log():
+    session = get_session()
     action = clean_query(request.args.get("action"))
-    page = queries.audit_page(get_session(), PageRequest.from_args(request.args), action)
-    return render_template("admin/audit.html", page=page, action=action)
+    user_id = parse_row_id(request.args.get("user_id"))
+    about = session.get(User, user_id) if user_id else None
+    page = queries.audit_page(session, PageRequest.from_args(request.args), action, about)
+    return render_template("admin/audit.html", page=page, action=action, about=about)
