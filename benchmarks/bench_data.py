@@ -65,9 +65,9 @@ from points.models import GiftOffer, Redemption, Reward, RewardSettings
 from points.rewards import reward_settings
 from portal.accounts.models import Account, GiftPolicy, Role, User
 from portal.accounts.passwords import hash_password
-from portal.cli import alembic_config
 from portal.config import TERMS_VERSION
 from portal.db import utcnow
+from portal.migrate import alembic_config
 
 __all__ = ["PASSWORD", "BenchDataError", "Sizes", "load"]
 

@@ -56,8 +56,8 @@ from sqlalchemy.engine import URL, make_url
 
 from benchmarks.redemptions import DEFAULT_SERVER, create_database, drop_database
 from points.views.admin import QUEUES
-from portal.cli import alembic_config
 from portal.config import PROJECT_ROOT
+from portal.migrate import alembic_config
 
 BIN = PROJECT_ROOT / ".venv" / "bin"
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")

@@ -47,10 +47,10 @@ from points.rewards import RewardFields, reward_settings, save_reward
 from points.services import reconcile
 from portal.accounts.models import ConsentRecord, GiftPolicy, Role, User
 from portal.accounts.services import AccountFields, create_account, create_user
-from portal.cli import alembic_config
 from portal.config import TERMS_VERSION, Settings
 from portal.db import make_engine, utcnow
 from portal.errors import DomainError
+from portal.migrate import alembic_config
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 SETTINGS = Settings(secret_key=secrets.token_hex(16), public_url="http://vouch.bench")

@@ -7,7 +7,6 @@ import time
 
 import click
 from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import text
@@ -15,22 +14,15 @@ from sqlalchemy import text
 from portal import db
 from portal.accounts.models import Role
 from portal.accounts.services import create_user, find_account_by_name
-from portal.config import PROJECT_ROOT
 from portal.errors import DomainError
 from portal.extensions import mail
 from portal.mail.models import OutboxMessage
 from portal.mail.services import deliver_due, print_to_console
+from portal.migrate import alembic_config
 
 users_cli = AppGroup("users", help="Manage logins.")
 outbox_cli = AppGroup("outbox", help="Deliver queued email.")
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
-
-
-def alembic_config(url: str) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    config.attributes["database_url"] = url
-    return config
 
 
 @users_cli.command("create")
