@@ -23,12 +23,21 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from challenges.models import Approval, LimitKind, Period
 from challenges.types import REGISTRY, Field, type_choices
 from portal.accounts.models import JobLevel
 from portal.ids import row_id
+
+MAX_BULK = 100  # two pages of the review queue
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -207,6 +216,10 @@ class BulkReviewForm(ReviewForm):
     )
     approve = SubmitField("Approve selected")
     reject = SubmitField("Reject selected")
+
+    def validate_submission_ids(self, field) -> None:
+        if len(field.data or []) > MAX_BULK:
+            raise ValidationError(f"Decide at most {MAX_BULK} at once (two pages of the queue).")
 
 
 class QueueFilterForm(FlaskForm):

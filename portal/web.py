@@ -9,7 +9,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
-from portal.accounts.models import Role
+from portal.accounts.models import Role, User
+from portal.accounts.services import find_user_by_email
 from portal.errors import DomainError
 from portal.ids import MAX_ROW_ID
 
@@ -44,6 +45,15 @@ def require_membership(blueprint: Blueprint, open_to_all: tuple[str, ...] = ()) 
         if request.endpoint not in open_to_all and not current_user.opted_in:
             return redirect(url_for("hub.join"))
         return None
+
+
+def advocate_named_in(session, field) -> User | None:
+    """The active advocate a form's email field names, or None with the reason beside it."""
+    advocate = find_user_by_email(session, field.data or "")
+    if advocate is None or advocate.role != Role.ADVOCATE or not advocate.active:
+        field.errors = [*field.errors, "No active advocate has that email."]
+        return None
+    return advocate
 
 
 def show_error(form: FlaskForm | None, error: DomainError) -> None:

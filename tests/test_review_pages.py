@@ -373,3 +373,16 @@ def test_staff_pages_cost_the_same_queries_for_5_and_80_rows(client, make, sessi
         with count_queries() as counted:
             assert staff.get(path).status_code == 200, path
         assert counted.n == few[path], (path, counted.statements)
+
+
+def test_bulk_review_takes_at_most_two_pages_at_once(client, make, session):
+    share = make.challenge("social_share", approval="manual", points=10)
+    rows = pending(session, share, make.many_advocates(101))
+    manager = client_for(client.application, make.manager().email)
+    refused = manager.post(
+        "/manage/review/bulk",
+        data={"submission_ids": [s.id for s in rows], "approve": "y"},
+        follow_redirects=True,
+    )
+    assert b"Decide at most 100 at once" in refused.data
+    assert b'data-testid="pending-total">101<' in refused.data

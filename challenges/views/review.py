@@ -20,13 +20,12 @@ from challenges.forms import (
 from challenges.models import Submission
 from challenges.views import send_evidence
 from portal.accounts.models import Role, User
-from portal.accounts.services import find_user_by_email
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
-from portal.web import clean_query, require_roles, show_error
+from portal.web import advocate_named_in, clean_query, require_roles, show_error
 
 bp = Blueprint("review", __name__, url_prefix="/manage")
 require_roles(bp, Role.MANAGER, Role.ADMIN)
@@ -100,7 +99,7 @@ def bulk():
     session = get_session()
     form = BulkReviewForm()
     if not form.validate_on_submit():
-        flash("Select at least one submission.", "warning")
+        flash(" ".join(form.submission_ids.errors) or "Select at least one submission.", "warning")
         return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     decision = "reject" if form.reject.data else "approve"
     try:
@@ -202,7 +201,9 @@ def log_activity():
         advocate = session.get(User, chosen)
         if advocate is not None and advocate.role == Role.ADVOCATE:
             form.advocate_email.data = advocate.email
-    if form.validate_on_submit() and (advocate := _active_advocate(form)):
+    if form.validate_on_submit() and (
+        advocate := advocate_named_in(get_session(), form.advocate_email)
+    ):
         occurred = datetime.combine(form.occurred_on.data, datetime.min.time(), UTC)
         try:
             logged = services.log_activity(
@@ -228,16 +229,6 @@ def log_activity():
             )
             return redirect(url_for("review.thank_yous"))
     return render_template("challenges/log_activity.html", form=form)
-
-
-def _active_advocate(form: LogActivityForm) -> User | None:
-    """The advocate the email names, or None with the reason beside the field."""
-    advocate = find_user_by_email(get_session(), form.advocate_email.data)
-    if advocate is None or advocate.role != Role.ADVOCATE or not advocate.active:
-        field = form.advocate_email
-        field.errors = [*field.errors, "No active advocate has that email."]
-        return None
-    return advocate
 
 
 @bp.get("/leads")

@@ -9,13 +9,12 @@ from points import queries
 from points.forms import OfferForm
 from points.redemptions import offer_gift
 from portal.accounts.models import Role, User
-from portal.accounts.services import find_user_by_email
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
-from portal.web import require_roles, show_error
+from portal.web import advocate_named_in, require_roles, show_error
 
 bp = Blueprint("offers", __name__, url_prefix="/manage")
 require_roles(bp, Role.MANAGER, Role.ADMIN)
@@ -28,7 +27,10 @@ def offers():
     form.reward_id.choices = queries.reward_choices(session)
     if request.method == "GET":
         _open_for(form, _advocate_by_id(session, request.args.get("advocate_id")))
-    if form.validate_on_submit() and (advocate := _chosen(session, form)) is not None:
+    if (
+        form.validate_on_submit()
+        and (advocate := advocate_named_in(session, form.advocate_email)) is not None
+    ):
         try:
             offer = offer_gift(
                 session,
@@ -72,12 +74,3 @@ def _open_for(form: OfferForm, advocate: User | None) -> None:
     """The page opened for one advocate (?advocate_id=) starts with their email filled in."""
     if advocate is not None:
         form.advocate_email.data = advocate.email
-
-
-def _chosen(session, form: OfferForm) -> User | None:
-    """The active advocate the form names by email, or None with the reason beside it."""
-    advocate = _if_active_advocate(find_user_by_email(session, form.advocate_email.data))
-    if advocate is None:
-        field = form.advocate_email
-        field.errors = [*field.errors, "No active advocate has that email."]
-    return advocate
