@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -140,6 +141,10 @@ class Challenge(Base):
     approval: Mapped[str] = mapped_column(String(20), default=Approval.MANUAL)
     evidence_required: Mapped[bool] = mapped_column(default=True)
     points_visible: Mapped[bool] = mapped_column(default=True)
+    starter: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )  # on a new advocate's first-visit path
+    cover_image_key: Mapped[str | None] = mapped_column(String(80))
     config: Mapped[dict] = mapped_column(JSON, default=dict)  # what the type needs (see types.py)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from challenges.authoring import program_settings
+from challenges.badges import APPROVAL, award_earned
 from challenges.limits import free_slot, limit_reached_message
 from challenges.models import (
     ACTIVE,
@@ -26,8 +27,10 @@ from challenges.models import (
 )
 from challenges.thanks import owe_thanks
 from challenges.types import challenge_type
-from points.models import EntrySource
-from points.services import award
+from points.feed import add_to_feed
+from points.levels import record_reached
+from points.models import EntrySource, FeedKind
+from points.services import allowance, award
 from portal import uploads as files
 from portal.accounts.models import Account, Role, User
 from portal.accounts.services import record_audit
@@ -289,8 +292,11 @@ def approve(
 ) -> Submission:
     """Approve, award the challenge's current points once, and owe the advocate a thank-you."""
     submission = get_or_refuse(session, Submission, submission_id, "There is no such submission.")
-    points = submission.challenge.points if submission.challenge else 0
-    _leave_pending(session, submission, SubmissionStatus.APPROVED, reviewer, note, points)
+    wanted = submission.challenge.points if submission.challenge else 0
+    allowed = allowance(session, submission.advocate, wanted, utcnow())
+    if allowed.capped:
+        note = f"{note}\n\n{allowed.explain()}".strip()
+    _leave_pending(session, submission, SubmissionStatus.APPROVED, reviewer, note, allowed.points)
     _reward(session, settings, submission, reviewer)
     return submission
 
@@ -310,6 +316,10 @@ def _reward(
             actor=reviewer,
         )
     owe_thanks(session, submission.id)
+    advocate = submission.advocate
+    add_to_feed(session, advocate.id, FeedKind.COMPLETION, submission.title)
+    record_reached(session, advocate, f"{settings.public_url}/hub/")
+    award_earned(session, advocate, APPROVAL)
     how = f"by {reviewer.display_name}" if reviewer else "automatically"
     record_audit(
         session,
@@ -425,6 +435,7 @@ def log_activity(
         raise DomainError("Points can't be negative.", "points")
     if occurred_on > utcnow():
         raise DomainError("That date is in the future.", "occurred_on")
+    allowed = allowance(session, advocate, points, utcnow())
     submission = Submission(
         challenge_id=None,
         advocate_id=advocate.id,
@@ -436,7 +447,8 @@ def log_activity(
         reviewed_at=utcnow(),
         logged_by_id=staff.id,
         description=description.strip(),
-        points_awarded=points,
+        points_awarded=allowed.points,
+        reason=allowed.explain() if allowed.capped else "",
         created_at=occurred_on,
     )
     session.add(submission)

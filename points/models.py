@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -286,3 +286,164 @@ class RewardSettings(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     auto_approve_below: Mapped[int] = mapped_column(default=500)
+
+
+# --- the game: program style, levels, badges, leaderboards, the activity feed ---------------
+
+
+class GameSettings(Base):
+    """One row: how the program plays (its style, time zone, expiry and earning cap)."""
+
+    __tablename__ = "game_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("expiry_months IS NULL OR expiry_months >= 1", name="expiry_positive"),
+        CheckConstraint("earn_cap IS NULL OR earn_cap >= 1", name="earn_cap_positive"),
+        CheckConstraint("earn_cap_period IN ('month', 'quarter')", name="earn_cap_period_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")  # periods roll over here
+    show_leaderboards: Mapped[bool] = mapped_column(default=True)  # to advocates
+    show_points: Mapped[bool] = mapped_column(default=True)  # point totals, to advocates
+    expiry_months: Mapped[int | None]  # NULL: points never expire
+    earn_cap: Mapped[int | None]  # NULL: no cap on points earned per period
+    earn_cap_period: Mapped[str] = mapped_column(String(10), default="month")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def incentivized(self) -> bool:
+        return self.show_leaderboards and self.show_points
+
+
+class Level(Base):
+    """A rank in the program, reached at a threshold of lifetime earned points."""
+
+    __tablename__ = "levels"
+    __table_args__ = (CheckConstraint("threshold >= 0", name="threshold_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    threshold: Mapped[int] = mapped_column(unique=True)
+    perk: Mapped[str] = mapped_column(String(200), default="")
+    image_key: Mapped[str | None] = mapped_column(String(80))
+
+
+class LevelReached(Base):
+    """The moment an advocate first reached a level: recorded once, seen once, emailed once."""
+
+    __tablename__ = "levels_reached"
+    __table_args__ = (UniqueConstraint("advocate_id", "level_id", name="uq_levels_reached"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    level_id: Mapped[int] = mapped_column(ForeignKey("levels.id", ondelete="CASCADE"), index=True)
+    reached_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime | None]  # NULL until the hub has shown it
+
+    level: Mapped[Level] = relationship()
+
+
+class Badge(Base):
+    """A badge and the rule that awards it (a key of challenges.badges.RULES)."""
+
+    __tablename__ = "badges"
+    __table_args__ = (
+        CheckConstraint("threshold IS NULL OR threshold >= 1", name="threshold_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    rule: Mapped[str] = mapped_column(String(40))
+    threshold: Mapped[int | None]  # the N of "N completions", "N types tried"
+    enabled: Mapped[bool] = mapped_column(default=True)
+    image_key: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BadgeAward(Base):
+    """A badge an advocate earned: at most once each."""
+
+    __tablename__ = "badge_awards"
+    __table_args__ = (
+        UniqueConstraint("advocate_id", "badge_id", name="uq_badge_awards"),
+        Index("ix_badge_awards_advocate_awarded", "advocate_id", "awarded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    badge_id: Mapped[int] = mapped_column(ForeignKey("badges.id", ondelete="CASCADE"), index=True)
+    awarded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")  # a manual badge says why
+    awarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    badge: Mapped[Badge] = relationship()
+    advocate: Mapped[User] = relationship(foreign_keys=[advocate_id])
+
+
+class PeriodTotal(Base):
+    """Points an advocate earned in one period ("all", "2026-12", "2026-Q4"), kept in the
+    transaction of every entry that counts, so a rank is an index range, never a ledger scan.
+
+    `listed` is false while the advocate hides from boards or is out of the program."""
+
+    __tablename__ = "period_totals"
+    __table_args__ = ()
+
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    points: Mapped[int] = mapped_column(default=0)
+    reached_at: Mapped[datetime] = mapped_column(default=utcnow)  # ties: who got there first
+    listed: Mapped[bool] = mapped_column(default=True)
+
+    advocate: Mapped[User] = relationship()
+
+
+# a board in order, and a rank (how many listed advocates are ahead), from the index alone
+Index(
+    "ix_period_totals_rank",
+    PeriodTotal.period,
+    PeriodTotal.points.desc(),
+    PeriodTotal.reached_at,
+    PeriodTotal.advocate_id,
+    postgresql_where=text("listed"),
+    sqlite_where=text("listed"),
+)
+
+
+class FeedKind(StrEnum):
+    COMPLETION = "completion"
+    LEVEL = "level"
+    BADGE = "badge"
+
+
+class FeedEvent(Base):
+    """One line of the program's activity feed (shown only for advocates listed on boards)."""
+
+    __tablename__ = "feed_events"
+    __table_args__ = (
+        CheckConstraint(_in("kind", FeedKind), name="kind_known"),
+        Index("ix_feed_events_created", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(Text)  # the challenge, level or badge, by name
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    advocate: Mapped[User] = relationship()
+
+
+class ExpiryNotice(Base):
+    """A reminder that an advocate's points expire on a date: sent once per date."""
+
+    __tablename__ = "expiry_notices"
+    __table_args__ = (UniqueConstraint("advocate_id", "expires_on", name="uq_expiry_notices"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires_on: Mapped[date]
+    points: Mapped[int]
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from points.leaderboard import add_to_totals, total_in
 from points.models import EntrySource, LedgerEntry, PointsBalance
+from points.program import game_settings, period_keys
 from portal.accounts.models import User
 from portal.accounts.services import record_audit
 from portal.db import refuse_duplicates, utcnow
@@ -40,7 +43,47 @@ def award(
     entry = _book(session, advocate.id, amount, 0, key, source, source_id, note, actor)
     _ensure_balance_row(session, advocate.id)
     _change_balance(session, advocate.id, balance=amount, earned=amount)
+    add_to_totals(session, advocate, amount, entry.created_at)
     return entry
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What an award may be under the program's cap on points earned per period."""
+
+    points: int
+    wanted: int
+    cap: int | None
+    period: str
+
+    @property
+    def capped(self) -> bool:
+        return self.points < self.wanted
+
+    def explain(self) -> str:
+        return (
+            f"{self.points:,} of {self.wanted:,} points were awarded: the program caps what "
+            f"one advocate earns at {self.cap:,} points a {self.period}."
+        )
+
+
+def allowance(session: Session, advocate: User, wanted: int, now: datetime) -> Allowance:
+    """The points an award may give under the earning cap.
+
+    The advocate's balance row is locked first (PostgreSQL), so two approvals racing past
+    the cap are counted one after the other; SQLite serialises every write anyway."""
+    rules = game_settings(session)
+    if rules.earn_cap is None or wanted <= 0:
+        return Allowance(wanted, wanted, rules.earn_cap, rules.earn_cap_period)
+    _ensure_balance_row(session, advocate.id)
+    session.execute(
+        select(PointsBalance.advocate_id)
+        .where(PointsBalance.advocate_id == advocate.id)
+        .with_for_update()
+    )
+    period = period_keys(now, rules.time_zone)[rules.earn_cap_period]
+    room = max(0, rules.earn_cap - total_in(session, advocate.id, period))
+    return Allowance(min(wanted, room), wanted, rules.earn_cap, rules.earn_cap_period)
 
 
 def hold(
@@ -132,6 +175,7 @@ def adjust(
     entry = _book(
         session, advocate.id, amount, 0, key, EntrySource.ADJUSTMENT, None, reason.strip(), admin
     )
+    add_to_totals(session, advocate, amount, entry.created_at)
     record_audit(
         session,
         admin,

@@ -8,8 +8,16 @@ from challenges.models import (  # noqa: F401
     ThankYou,
 )
 from points.models import (  # noqa: F401
+    Badge,
+    BadgeAward,
+    ExpiryNotice,
+    FeedEvent,
+    GameSettings,
     GiftOffer,
     LedgerEntry,
+    Level,
+    LevelReached,
+    PeriodTotal,
     PointsBalance,
     Redemption,
     RedemptionEvent,

@@ -161,6 +161,7 @@ class User(Base):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     declines_gifts: Mapped[bool] = mapped_column(default=False)
     hide_from_leaderboard: Mapped[bool] = mapped_column(default=False)
+    hide_company: Mapped[bool] = mapped_column(default=False, server_default=false())
     email_digests: Mapped[bool] = mapped_column(default=True)
     # True while an open consent record exists: set beside it by opt_in/opt_out, so that
     # every page and every count of members reads one column instead of the consents

@@ -1,0 +1,343 @@
+"""Leaderboards from stored per-period totals.
+
+Every ledger entry that counts toward a score (an award for a submission, a staff
+adjustment either way) adds to the advocate's "all", month and quarter totals in its own
+transaction. A rank is then a count over one index range, never a scan of the ledger.
+Redeeming, refunds of redemptions and expiry never change a score: they move points an
+advocate already earned. Ties go to whoever reached the score first (`reached_at`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload, load_only
+
+from points.models import EntrySource, LedgerEntry, PeriodTotal
+from points.program import game_settings, month_starts, period_keys
+from portal.accounts.models import Account, Role, User
+from portal.db import utcnow
+
+SCORED = (EntrySource.SUBMISSION, EntrySource.ADJUSTMENT)
+# what decides whether an advocate shows on boards (and in the activity feed)
+LISTING_FIELDS = ("in_program", "hide_from_leaderboard", "active", "role")
+
+
+def is_listed(user: User) -> bool:
+    return (
+        user.role == Role.ADVOCATE
+        and user.active
+        and user.in_program
+        and not user.hide_from_leaderboard
+    )
+
+
+def add_to_totals(session: Session, advocate: User, amount: int, when: datetime) -> None:
+    """Add a scored entry to its periods' totals (call after the balance row is updated, so
+    every writer takes the balance row's lock first)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    keys = period_keys(when, game_settings(session).time_zone)
+    for period in keys.values():
+        statement = insert(PeriodTotal).values(
+            advocate_id=advocate.id,
+            period=period,
+            points=amount,
+            reached_at=when,
+            listed=is_listed(advocate),
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["advocate_id", "period"],
+                set_={"points": PeriodTotal.points + amount, "reached_at": when},
+            )
+        )
+
+
+def total_in(session: Session, advocate_id: int, period: str) -> int:
+    row = session.get(PeriodTotal, (advocate_id, period))
+    return row.points if row is not None else 0
+
+
+@event.listens_for(Session, "after_flush")
+def _relist(session: Session, _context) -> None:
+    """Whoever hides, leaves, rejoins or is deactivated is (un)listed on every board at once,
+    whichever code path changed them."""
+    for user in session.dirty:
+        if not isinstance(user, User):
+            continue
+        state = inspect(user)
+        if any(state.attrs[name].history.has_changes() for name in LISTING_FIELDS):
+            session.connection().execute(
+                update(PeriodTotal.__table__)
+                .where(PeriodTotal.__table__.c.advocate_id == user.id)
+                .values(listed=is_listed(user))
+            )
+
+
+# --- reading the boards ---------------------------------------------------------------
+
+
+def current_periods(session: Session, now: datetime | None = None) -> dict[str, str]:
+    """This month's and quarter's keys (and "all"), on the program's calendar."""
+    return period_keys(now or utcnow(), game_settings(session).time_zone)
+
+
+def segment_advocates(segment: str):
+    """The advocates whose account is in a segment: a condition for `among`."""
+    accounts = select(Account.id).where(func.lower(Account.segment) == segment.casefold())
+    return User.id.in_(select(User.id).where(User.account_id.in_(accounts)))
+
+
+@dataclass(frozen=True)
+class Place:
+    rank: int
+    advocate: User
+    points: int
+    reached_at: datetime
+
+
+def _listed(period: str, among=None):
+    condition = and_(PeriodTotal.period == period, PeriodTotal.listed, PeriodTotal.points > 0)
+    if among is not None:
+        condition = and_(condition, PeriodTotal.advocate_id.in_(_ids(among)))
+    return condition
+
+
+def _ids(among):
+    """`among` is a condition on User; as a set of ids it can filter totals."""
+    return select(User.id).where(among)
+
+
+def _best_first():
+    return (PeriodTotal.points.desc(), PeriodTotal.reached_at, PeriodTotal.advocate_id)
+
+
+def top(session: Session, period: str, limit: int = 10, offset: int = 0, among=None) -> list[Place]:
+    """The board's places `offset + 1` to `offset + limit`, with the advocates' accounts."""
+    rows = session.execute(
+        select(PeriodTotal.advocate_id, PeriodTotal.points, PeriodTotal.reached_at)
+        .where(_listed(period, among))
+        .order_by(*_best_first())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    people = {
+        user.id: user
+        for user in session.scalars(
+            select(User)
+            .where(User.id.in_([row.advocate_id for row in rows]))
+            .options(
+                load_only(User.name, User.email, User.account_id, raiseload=True),
+                joinedload(User.account).load_only(Account.name, Account.segment, raiseload=True),
+            )
+        )
+    }
+    return [
+        Place(offset + number, people[row.advocate_id], row.points, row.reached_at)
+        for number, row in enumerate(rows, start=1)
+        if row.advocate_id in people
+    ]
+
+
+def listed_count(session: Session, period: str, among=None) -> int:
+    return session.scalar(
+        select(func.count()).select_from(PeriodTotal).where(_listed(period, among))
+    )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one advocate stands on a board; `rank` is None until they score."""
+
+    points: int
+    rank: int | None
+    ahead_points: int | None  # the score of the place just above, if any
+    listed: bool
+
+    @property
+    def to_move_up(self) -> int | None:
+        """Points that would take them past the place above (ties go to who was first)."""
+        return None if self.ahead_points is None else self.ahead_points - self.points + 1
+
+
+def standing(session: Session, advocate_id: int, period: str, among=None) -> Standing:
+    """Rank among listed advocates; a hidden advocate sees where they would stand."""
+    mine = session.execute(
+        select(PeriodTotal.points, PeriodTotal.reached_at, PeriodTotal.listed).where(
+            PeriodTotal.advocate_id == advocate_id, PeriodTotal.period == period
+        )
+    ).first()
+    if mine is None or mine.points <= 0:
+        lowest = session.scalar(select(func.min(PeriodTotal.points)).where(_listed(period, among)))
+        return Standing(0, None, lowest, bool(mine.listed) if mine else True)
+    ahead = and_(
+        _listed(period, among),
+        PeriodTotal.points >= mine.points,
+        or_(
+            PeriodTotal.points > mine.points,
+            PeriodTotal.reached_at < mine.reached_at,
+            and_(
+                PeriodTotal.reached_at == mine.reached_at,
+                PeriodTotal.advocate_id < advocate_id,
+            ),
+        ),
+    )
+    count = session.scalar(select(func.count()).select_from(PeriodTotal).where(ahead))
+    above = session.scalar(
+        select(PeriodTotal.points)
+        .where(ahead)
+        .order_by(PeriodTotal.points, PeriodTotal.reached_at.desc(), PeriodTotal.advocate_id.desc())
+        .limit(1)
+    )
+    return Standing(mine.points, count + 1, above, mine.listed)
+
+
+# --- rebuilding and checking the totals from the ledger --------------------------------
+
+
+def _month_of_entry(session: Session):
+    """A CASE mapping an entry's time to its local month key, built for the ledger's span."""
+    first, last = session.execute(
+        select(func.min(LedgerEntry.created_at), func.max(LedgerEntry.created_at)).where(
+            LedgerEntry.source.in_(SCORED)
+        )
+    ).one()
+    if first is None:
+        return None
+    zone_name = game_settings(session).time_zone
+    starts = month_starts(first, last, zone_name)
+    whens = [
+        (LedgerEntry.created_at < end, period_keys(start, zone_name)["month"])
+        for start, end in zip(starts, starts[1:], strict=False)
+    ]
+    return case(*whens, else_=period_keys(starts[-1], zone_name)["month"])
+
+
+def _month_sums(session: Session):
+    """Scored points per advocate and local month (and when the last of them was booked)."""
+    month = _month_of_entry(session)
+    if month is None:
+        return None
+    entries = (
+        select(
+            LedgerEntry.advocate_id,
+            month.label("period"),
+            LedgerEntry.amount,
+            LedgerEntry.created_at,
+        )
+        .where(LedgerEntry.source.in_(SCORED))
+        .subquery()
+    )
+    return select(
+        entries.c.advocate_id,
+        entries.c.period,
+        func.sum(entries.c.amount),
+        func.max(entries.c.created_at),
+    ).group_by(entries.c.advocate_id, entries.c.period)
+
+
+def expected_totals(session: Session) -> dict[tuple[int, str], int]:
+    """Every (advocate, period) score the ledger implies, for months, quarters and all."""
+    sums = _month_sums(session)
+    expected: dict[tuple[int, str], int] = {}
+    if sums is None:
+        return expected
+    for advocate_id, month, points, _reached in session.execute(sums):
+        year, number = month.split("-")
+        quarter = f"{year}-Q{(int(number) - 1) // 3 + 1}"
+        for period in (month, quarter, "all"):
+            expected[advocate_id, period] = expected.get((advocate_id, period), 0) + points
+    return expected
+
+
+def rebuild_totals(session: Session) -> int:
+    """Recompute every period total from the ledger (after a change of time zone, or in a
+    migration); returns the number of rows written."""
+    session.execute(delete(PeriodTotal).execution_options(synchronize_session=False))
+    sums = _month_sums(session)
+    if sums is None:
+        return 0
+    table = PeriodTotal.__table__
+    columns = ["advocate_id", "period", "points", "reached_at"]
+    session.execute(table.insert().from_select(columns, sums))
+    months = select(table).where(table.c.period.like("____-__")).subquery()
+    number = cast(func.substr(months.c.period, 6, 2), Integer)
+    quarter = select(
+        months.c.advocate_id,
+        (
+            func.substr(months.c.period, 1, 4, type_=String) + "-Q" + cast((number + 2) / 3, String)
+        ).label("period"),
+        months.c.points,
+        months.c.reached_at,
+    ).subquery()
+    everything = select(
+        months.c.advocate_id,
+        literal("all", String).label("period"),
+        months.c.points,
+        months.c.reached_at,
+    ).subquery()
+    for rows in (quarter, everything):
+        session.execute(
+            table.insert().from_select(
+                columns,
+                select(
+                    rows.c.advocate_id,
+                    rows.c.period,
+                    func.sum(rows.c.points),
+                    func.max(rows.c.reached_at),
+                ).group_by(rows.c.advocate_id, rows.c.period),
+            )
+        )
+    unlisted = select(User.id).where(
+        ~and_(
+            User.role == Role.ADVOCATE,
+            User.active,
+            User.in_program,
+            User.hide_from_leaderboard.is_(False),
+        )
+    )
+    session.execute(update(table).where(table.c.advocate_id.in_(unlisted)).values(listed=False))
+    return session.scalar(select(func.count()).select_from(table))
+
+
+@dataclass(frozen=True)
+class TotalDifference:
+    advocate_id: int
+    period: str
+    recorded: int
+    from_ledger: int
+
+
+def totals_differences(session: Session) -> list[TotalDifference]:
+    """Period totals that disagree with the ledger's sums (a missing row counts as 0)."""
+    expected = expected_totals(session)
+    recorded = {
+        (row.advocate_id, row.period): row.points
+        for row in session.execute(
+            select(PeriodTotal.advocate_id, PeriodTotal.period, PeriodTotal.points)
+        )
+    }
+    found = []
+    for key in sorted(expected.keys() | recorded.keys()):
+        kept, summed = recorded.get(key, 0), expected.get(key, 0)
+        if kept != summed:
+            found.append(TotalDifference(key[0], key[1], kept, summed))
+    return found

@@ -1,0 +1,62 @@
+"""Changing how the program plays: its style (points and boards shown to advocates or
+not), the time zone its periods roll over in, point expiry and the earning cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from points.leaderboard import rebuild_totals
+from points.models import GameSettings
+from points.program import game_settings, time_zones
+from portal.accounts.models import User
+from portal.accounts.services import record_audit
+from portal.db import utcnow
+from portal.errors import DomainError
+
+
+@dataclass(frozen=True)
+class GameChoices:
+    time_zone: str
+    show_leaderboards: bool
+    show_points: bool
+    expiry_months: int | None
+    earn_cap: int | None
+    earn_cap_period: str
+
+
+def update_game_settings(session: Session, admin: User, choices: GameChoices) -> GameSettings:
+    """Save the program's rules; a new time zone re-buckets every period total."""
+    if choices.time_zone not in time_zones():
+        raise DomainError("Choose a time zone from the list.", "time_zone")
+    if choices.expiry_months is not None and not 1 <= choices.expiry_months <= 120:
+        raise DomainError("Points expire after 1 to 120 months, or never.", "expiry_months")
+    if choices.earn_cap is not None and not 1 <= choices.earn_cap <= 1_000_000_000:
+        raise DomainError("The cap is a number of points from 1 to 1,000,000,000.", "earn_cap")
+    if choices.earn_cap_period not in ("month", "quarter"):
+        raise DomainError("The cap is per month or per quarter.", "earn_cap_period")
+    row = game_settings(session)
+    zone_changed = row.time_zone != choices.time_zone
+    row.time_zone = choices.time_zone
+    row.show_leaderboards = choices.show_leaderboards
+    row.show_points = choices.show_points
+    row.expiry_months = choices.expiry_months
+    row.earn_cap = choices.earn_cap
+    row.earn_cap_period = choices.earn_cap_period
+    row.updated_at = utcnow()
+    if zone_changed:
+        session.flush()
+        rebuild_totals(session)
+    record_audit(
+        session,
+        admin,
+        "program.game",
+        None,
+        f"Program style: leaderboards {'on' if row.show_leaderboards else 'off'}, points "
+        f"{'shown' if row.show_points else 'hidden'}; time zone {row.time_zone}",
+        expiry_months=row.expiry_months,
+        earn_cap=row.earn_cap,
+        earn_cap_period=row.earn_cap_period,
+    )
+    return row
