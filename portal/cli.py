@@ -1,4 +1,4 @@
-"""Operator commands: flask --app wsgi users|seed-demo|outbox|db ..."""
+"""Operator commands: flask --app wsgi users|seed-demo|outbox|db|points|badges ..."""
 
 from __future__ import annotations
 
@@ -110,20 +110,25 @@ def seed_demo(if_empty: bool):
     click.echo(f"seed-demo: {created} records created." if created else "seed-demo: up to date.")
 
 
-points_cli = AppGroup("points", help="Check the points ledger.")
+points_cli = AppGroup("points", help="Check the points ledger, expire unspent points.")
+badges_cli = AppGroup("badges", help="Award badges by their rules.")
 
 
 @points_cli.command("reconcile")
 def points_reconcile():
-    """Check every balance against the sum of its ledger entries, and the counters kept
-    beside their rows (thank-yous by day, who is in the program); exit 1 on any difference."""
+    """Check every balance against the sum of its ledger entries, the leaderboards' period
+    totals against the ledger's sums per period, and the counters kept beside their rows
+    (thank-yous by day, who is in the program); exit 1 on any difference."""
     from challenges.thanks import thanks_by_day_differences
+    from points.leaderboard import totals_differences
     from points.services import reconcile
     from portal.accounts.queries import in_program_differences
 
     with db.new_session() as session:
         differences = reconcile(session)
+        totals = totals_differences(session)
         advocates = session.scalar(text("SELECT count(*) FROM points_balances"))
+        periods = session.scalar(text("SELECT count(*) FROM period_totals"))
         counters = thanks_by_day_differences(session) + in_program_differences(session)
     for difference in counters:
         click.echo(difference, err=True)
@@ -132,17 +137,89 @@ def points_reconcile():
             f"advocate {d.advocate_id}: {d.field} is {d.recorded}, the ledger says {d.from_ledger}",
             err=True,
         )
-    if differences or counters:
+    for t in totals:
         click.echo(
-            f"points reconcile: {len(differences)} balance and {len(counters)} counter "
-            "difference(s).",
+            f"advocate {t.advocate_id}: the {t.period} total is {t.recorded}, "
+            f"the ledger says {t.from_ledger}",
             err=True,
         )
+    if differences or totals or counters:
+        click.echo(
+            f"points reconcile: {len(differences)} balance, {len(totals)} period total and "
+            f"{len(counters)} counter difference(s).",
+            err=True,
+        )
+        if totals:
+            click.echo(
+                "After repairing the ledger, `flask --app wsgi points retotal` rebuilds "
+                "the period totals from it.",
+                err=True,
+            )
         sys.exit(1)
     click.echo(
-        f"points reconcile: {advocates} balances match the ledger; "
-        "the thank-you and membership counters match their rows."
+        f"points reconcile: {advocates} balances match the ledger, and so do {periods} "
+        "period totals; the thank-you and membership counters match their rows."
     )
+
+
+@points_cli.command("retotal")
+def points_retotal():
+    """Rebuild the leaderboards' period totals from the ledger (after a manual repair)."""
+    from points.leaderboard import rebuild_totals
+
+    with db.new_session() as session:
+        written = rebuild_totals(session)
+        session.commit()
+    click.echo(f"points retotal: {written:,} period totals rebuilt from the ledger.")
+
+
+@points_cli.command("expire")
+@click.option("--dry-run", is_flag=True, help="Say what would expire and who would be reminded.")
+def points_expire(dry_run: bool):
+    """Expire unspent points past the program's expiry, and remind advocates 30 days before.
+
+    Safe to run twice (daily, say): what expired has nothing left to expire, and each
+    reminder is sent once."""
+    from points.expiry import REMINDER_DAYS, run_expiry
+    from points.program import game_settings
+    from portal.config import settings
+
+    with db.new_session() as session:
+        months = game_settings(session).expiry_months
+        if months is None:
+            click.echo("points expire: points never expire in this program (expiry is off).")
+            return
+        report = run_expiry(session, dry_run=dry_run, public_url=settings().public_url)
+    would = "would expire" if dry_run else "expired"
+    click.echo(
+        f"points expire{' (dry run, nothing written)' if dry_run else ''}: "
+        f"{report.expired_points:,} unspent points {would} for {report.expired_advocates:,} "
+        f"advocate(s) with no activity for {months} months; "
+        f"{report.reminded:,} advocate(s) {'would be ' if dry_run else ''}reminded that "
+        f"theirs expire within {REMINDER_DAYS} days."
+    )
+    if report.skipped:
+        click.echo(
+            f"{report.skipped:,} balance(s) changed while the run read them and were left "
+            "for the next run.",
+            err=True,
+        )
+
+
+@badges_cli.command("recompute")
+def badges_recompute():
+    """Give every switched-on badge to each advocate who qualifies and lacks it (idempotent)."""
+    from challenges.badges import recompute
+
+    with db.new_session() as session:
+        report = recompute(session)
+        session.commit()
+    for name, added in report.added.items():
+        click.echo(f"  {name}: {added:,} added")
+    if report.total:
+        click.echo(f"badges recompute: {report.total:,} badge(s) awarded.")
+    else:
+        click.echo("badges recompute: nothing to add; every badge is up to date.")
 
 
 @click.command("bench-data")
@@ -186,5 +263,5 @@ def bench_data(advocates, entries, accounts, challenges, submissions, redemption
 
 
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, outbox_cli, db_cli, seed_demo, points_cli, bench_data):
+    for group in (users_cli, outbox_cli, db_cli, seed_demo, points_cli, badges_cli, bench_data):
         app.cli.add_command(group)
