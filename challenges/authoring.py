@@ -18,10 +18,13 @@ from challenges.models import (
     Submission,
 )
 from challenges.types import challenge_type
+from portal import uploads
 from portal.accounts.models import JobLevel, Role, User
 from portal.accounts.services import normalise_email, record_audit
+from portal.config import Settings
 from portal.db import get_or_refuse, refuse_duplicates, single_row, utcnow
 from portal.errors import AlreadyHandled, DomainError
+from portal.uploads import Upload
 
 
 @dataclass
@@ -39,6 +42,7 @@ class ChallengeFields:
     approval: str = ""
     evidence_required: bool = True
     points_visible: bool = True
+    starter: bool = False  # on the first-visit path
     config: dict = field(default_factory=dict)
     group_ids: list[int] = field(default_factory=list)
 
@@ -118,8 +122,27 @@ def _apply(session: Session, challenge: Challenge, fields: ChallengeFields) -> N
     challenge.approval = approval
     challenge.evidence_required = fields.evidence_required
     challenge.points_visible = fields.points_visible
+    challenge.starter = fields.starter
     challenge.config = kind.clean_config(fields.config)
     challenge.groups = groups
+
+
+def set_cover_image(
+    session: Session, settings: Settings, challenge: Challenge, image: Upload
+) -> None:
+    """Store the challenge's cover (images only); the old file goes once this commits."""
+    try:
+        stored = uploads.store(session, settings, image, images_only=True)
+    except DomainError as error:
+        raise DomainError(error.message, "cover") from None
+    remove_cover_image(session, settings, challenge)
+    challenge.cover_image_key = stored.key
+
+
+def remove_cover_image(session: Session, settings: Settings, challenge: Challenge) -> None:
+    if challenge.cover_image_key:
+        uploads.discard_after_commit(session, settings, challenge.cover_image_key)
+    challenge.cover_image_key = None
 
 
 def _move(
@@ -173,6 +196,7 @@ def duplicate_challenge(session: Session, manager: User, challenge_id: int) -> C
         approval=original.approval,
         evidence_required=original.evidence_required,
         points_visible=original.points_visible,
+        starter=original.starter,  # the cover is not copied: each file has one owner
         config=dict(original.config),
         groups=list(original.groups),
         created_by_id=manager.id,

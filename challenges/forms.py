@@ -35,9 +35,24 @@ from wtforms.validators import (
 from challenges.models import Approval, LimitKind, Period
 from challenges.types import REGISTRY, Field, type_choices
 from portal.accounts.models import JobLevel
-from portal.ids import row_id
+from portal.ids import parse_row_id, row_id
 
 MAX_BULK = 100  # two pages of the review queue
+NUL_MESSAGE = "Remove the control characters (such as NUL) from this text."
+
+
+class PlainTextForm(FlaskForm):
+    """A form whose text never holds a NUL byte (PostgreSQL refuses one in text, which
+    would be a 500): it is refused beside its field instead."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, NUL_MESSAGE]
+                valid = False
+        return valid
+
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -79,7 +94,7 @@ def _wtforms_field(spec: Field, for_config: bool = False):
 def evidence_form(challenge, formdata=None) -> FlaskForm:
     """The form an advocate fills in to complete this challenge."""
 
-    class EvidenceForm(FlaskForm):
+    class EvidenceForm(PlainTextForm):
         pass
 
     for spec in challenge.kind.evidence_fields(challenge):
@@ -109,7 +124,7 @@ def config_field_names(type_key: str) -> list[str]:
     return [spec.name for spec in REGISTRY[type_key].config_fields]
 
 
-class ChallengeForm(FlaskForm):
+class ChallengeForm(PlainTextForm):
     type = SelectField("Type", choices=type_choices())
     title = StringField(
         "Title", validators=[DataRequired("Give the challenge a title."), Length(max=200)]
@@ -182,6 +197,17 @@ class ChallengeForm(FlaskForm):
         coerce=row_id,
         description="None selected: every advocate. Hold Ctrl or ⌘ to select several.",
     )
+    starter = BooleanField(
+        "Part of the first-visit path (starter challenge)",
+        description="New advocates see the starter challenges as a short path on their first "
+        "visits; finishing them all earns the path's badge.",
+    )
+    cover = FileField(
+        "Cover image",
+        description="Optional. PNG, JPEG, GIF or WebP, shown on the challenge's card and page.",
+        render_kw={"accept": "image/png,image/jpeg,image/gif,image/webp"},
+    )
+    remove_cover = BooleanField("Remove the cover image")
 
 
 for _kind in REGISTRY.values():
@@ -189,14 +215,32 @@ for _kind in REGISTRY.values():
         setattr(ChallengeForm, _spec.name, _wtforms_field(_spec, for_config=True))
 
 
-class AttendanceForm(FlaskForm):
+class GiveBadgeForm(PlainTextForm):
+    badge_id = SelectField("Badge", coerce=parse_row_id, validate_choice=False)
+    reason = TextAreaField(
+        "Reason",
+        render_kw={"rows": 2},
+        validators=[
+            DataRequired("Say why they earned it: they will see it."),
+            Length(max=1000, message="Keep it under 1,000 characters."),
+        ],
+        description="The advocate sees it beside the badge.",
+    )
+    submit = SubmitField("Give the badge")
+
+    def validate_badge_id(self, field) -> None:
+        if field.data is None:
+            raise ValidationError("Choose a badge from the list.")
+
+
+class AttendanceForm(PlainTextForm):
     attendance_code = StringField(
         "Attendance code", validators=[DataRequired("Enter the attendance code.")]
     )
     submit = SubmitField("Confirm attendance")
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(PlainTextForm):
     reason = TextAreaField(
         "Note or reason",
         render_kw={"rows": 2},
@@ -222,7 +266,7 @@ class BulkReviewForm(ReviewForm):
             raise ValidationError(f"Decide at most {MAX_BULK} at once (two pages of the queue).")
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(PlainTextForm):
     class Meta:
         csrf = False
 
@@ -239,7 +283,7 @@ class QueueFilterForm(FlaskForm):
     )
 
 
-class ThankYouForm(FlaskForm):
+class ThankYouForm(PlainTextForm):
     subject = StringField(
         "Subject", validators=[DataRequired("Give the email a subject."), Length(max=200)]
     )
@@ -251,7 +295,7 @@ class ThankYouForm(FlaskForm):
     submit = SubmitField("Send thank-you")
 
 
-class MarkThankedForm(FlaskForm):
+class MarkThankedForm(PlainTextForm):
     note = StringField(
         "How you thanked them",
         validators=[DataRequired("Say how you thanked them."), Length(max=500)],
@@ -260,7 +304,7 @@ class MarkThankedForm(FlaskForm):
     submit = SubmitField("Mark thanked")
 
 
-class LogActivityForm(FlaskForm):
+class LogActivityForm(PlainTextForm):
     advocate_email = EmailField(
         "Advocate's email",
         validators=[DataRequired("Enter the advocate's email."), Length(max=254)],
@@ -289,7 +333,7 @@ class LogActivityForm(FlaskForm):
     submit = SubmitField("Log activity")
 
 
-class GroupForm(FlaskForm):
+class GroupForm(PlainTextForm):
     name = StringField("Name", validators=[DataRequired("Give the group a name."), Length(max=120)])
     description = StringField("Description", validators=[Length(max=500)])
     segment = StringField(
@@ -313,7 +357,7 @@ class GroupForm(FlaskForm):
     submit = SubmitField("Save group")
 
 
-class ProgramSettingsForm(FlaskForm):
+class ProgramSettingsForm(PlainTextForm):
     high_effort_per_advocate = IntegerField(
         "Big asks per advocate", validators=[InputRequired(), NumberRange(1, 50)]
     )

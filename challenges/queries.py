@@ -559,22 +559,38 @@ def named_members(session: Session, group: AdvocateGroup, wanted: PageRequest) -
     return paginate(session, statement, wanted)
 
 
-def advocates_in(session: Session, group: AdvocateGroup, wanted: PageRequest) -> Page:
-    """Who the group reaches now: explicit members plus everyone its rules match."""
+def group_reach(group: AdvocateGroup):
+    """Who the group reaches, as a condition on User (no join needed): its named members,
+    or everyone its rules match (the rule of `AdvocateGroup.includes`)."""
     members = select(group_members.c.user_id).where(group_members.c.group_id == group.id)
     reach = User.id.in_(members)
-    if group.rules:
-        matches = [
-            User.job_level == wanted_value
-            if name == "job_level"
-            else func.lower(getattr(Account, name)) == wanted_value.lower()
-            for name, wanted_value in group.rules.items()
+    rules = group.rules
+    if rules:
+        matches = [User.job_level == rules["job_level"]] if "job_level" in rules else []
+        on_account = [
+            func.lower(getattr(Account, name)) == wanted_value.lower()
+            for name, wanted_value in rules.items()
+            if name != "job_level"
         ]
+        if on_account:
+            matches.append(User.account_id.in_(select(Account.id).where(*on_account)))
         reach = or_(reach, and_(*matches))
+    return reach
+
+
+def groups_reaching(session: Session, advocate: User) -> list[AdvocateGroup]:
+    """The groups that reach this advocate now, by name (a program has a few dozen)."""
+    member_of = named_in(session, advocate)
+    groups = session.scalars(select(AdvocateGroup).order_by(AdvocateGroup.name))
+    return [group for group in groups if group.includes(advocate, member_of)]
+
+
+def advocates_in(session: Session, group: AdvocateGroup, wanted: PageRequest) -> Page:
+    """Who the group reaches now: explicit members plus everyone its rules match."""
     statement = (
         select(User)
         .join(Account, User.account_id == Account.id)
-        .where(User.role == Role.ADVOCATE, User.active, reach)
+        .where(User.role == Role.ADVOCATE, User.active, group_reach(group))
         .options(contains_eager(User.account))
         .order_by(User.email)
     )
@@ -583,3 +599,77 @@ def advocates_in(session: Session, group: AdvocateGroup, wanted: PageRequest) ->
 
 def type_filter_choices() -> list[tuple[str, str]]:
     return [("", "All types")] + [(key, kind.label) for key, kind in REGISTRY.items()]
+
+
+def segments_in_use(session: Session) -> list[str]:
+    """The account segments some account has, by name: a filter's choices."""
+    rows = session.scalars(
+        select(Account.segment).where(Account.segment != "").distinct().order_by(Account.segment)
+    )
+    return list(rows)
+
+
+# --- the advocate's hub: a first-visit path, recent activity, completions by type --------
+
+
+@dataclass(frozen=True)
+class StarterStep:
+    challenge: Challenge
+    done: bool  # approved
+    waiting: bool  # submitted, waiting for review
+
+
+def starter_path(session: Session, advocate_id: int) -> list[StarterStep]:
+    """The published starter challenges, oldest first, each with whether the advocate has
+    completed it (or is waiting for review): one query, the cards' columns only."""
+
+    def mine(status):
+        return (
+            select(Submission.id)
+            .where(
+                Submission.challenge_id == Challenge.id,
+                Submission.advocate_id == advocate_id,
+                Submission.status == status,
+            )
+            .exists()
+        )
+
+    rows = session.execute(
+        select(Challenge, mine(SubmissionStatus.APPROVED), mine(SubmissionStatus.PENDING))
+        .where(Challenge.starter, Challenge.status == ChallengeStatus.PUBLISHED)
+        .options(defer(Challenge.body, raiseload=True))
+        .order_by(Challenge.published_at, Challenge.id)
+    )
+    return [StarterStep(challenge, bool(done), bool(waiting)) for challenge, done, waiting in rows]
+
+
+def recent_submissions(session: Session, advocate_id: int, limit: int = 5) -> list[Submission]:
+    """The advocate's newest submissions, with their challenges (the hub's recent activity)."""
+    return list(session.scalars(_submissions_of(advocate_id).limit(limit)).unique())
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    type: str
+    label: str
+    completions: int
+
+
+def completions_by_type(session: Session, advocate_id: int) -> list[TypeCount]:
+    """The advocate's approved completions per challenge type, the most first (one GROUP BY)."""
+    rows = session.execute(
+        select(Submission.type, func.count())
+        .where(
+            Submission.advocate_id == advocate_id,
+            Submission.status == SubmissionStatus.APPROVED,
+        )
+        .group_by(Submission.type)
+        .order_by(func.count().desc(), Submission.type)
+    )
+    return [TypeCount(key, _type_label(key), count) for key, count in rows]
+
+
+def _type_label(key: str) -> str:
+    """A type's label; a type no longer registered still reads as words."""
+    kind = REGISTRY.get(key)
+    return kind.label if kind is not None else key.replace("_", " ").capitalize()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from points import redemptions as flow
-from points.models import Reward
+from points.models import LevelReached, Reward
 from points.rewards import RewardFields, save_reward
 from portal.accounts.models import User
 from portal.accounts.services import find_user_by_email
 from portal.config import Settings
+from portal.mail.models import OutboxMessage
 
 REWARDS = [
     RewardFields(
@@ -109,3 +113,59 @@ def seed_rewards(session: Session, settings: Settings, admin: User, manager: Use
     )
     assert hoodie.status == "approved"
     return len(rewards)
+
+
+# --- the game's history: rows the services write, dated when the demo says they happened ----
+
+DATED_COLUMNS = ("created_at", "reached_at", "awarded_at")
+
+
+class DemoClock:
+    """The moment the demo's history has reached; services stamp rows with utcnow(), so
+    while `dated_by(session, clock)` is active every new row is dated at `clock.now`
+    instead (entries are inserted with their date: the ledger stays append-only)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+
+@contextmanager
+def dated_by(session: Session, clock: DemoClock):
+    def _date_new_rows(session: Session, _context, _instances) -> None:
+        for row in session.new:
+            for name in DATED_COLUMNS:
+                if name in type(row).__mapper__.columns and getattr(row, name) is None:
+                    setattr(row, name, clock.now)
+            if isinstance(row, OutboxMessage):
+                row.next_attempt_at = clock.now
+
+    event.listen(session, "before_flush", _date_new_rows)
+    try:
+        yield clock
+    finally:
+        event.remove(session, "before_flush", _date_new_rows)
+
+
+def close_the_past(session: Session, before: datetime, first_message_id: int) -> None:
+    """What had happened by `before` was seen back then: the hub has shown those levels and
+    their emails went out (so a fresh `make run` prints only today's mail)."""
+    session.execute(
+        update(LevelReached)
+        .where(LevelReached.reached_at < before, LevelReached.seen_at.is_(None))
+        .values(seen_at=LevelReached.reached_at)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id >= first_message_id,
+            OutboxMessage.created_at < before,
+            OutboxMessage.sent_at.is_(None),
+        )
+        .values(sent_at=OutboxMessage.created_at, attempts=1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def next_message_id(session: Session) -> int:
+    return (session.scalar(select(func.max(OutboxMessage.id))) or 0) + 1

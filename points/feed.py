@@ -22,14 +22,16 @@ def feed_page(session: Session, wanted: PageRequest, per_page: int = 30) -> Page
         User.in_program,
         User.hide_from_leaderboard.is_(False),
     )
+    # load_only without raiseload: the rows share the session's identity map, and the
+    # viewer's own account may be among them with every column a later page part needs
     statement = (
         select(FeedEvent)
         .where(FeedEvent.advocate_id.in_(listed))
         .options(
             joinedload(FeedEvent.advocate)
-            .load_only(User.name, User.email, User.account_id, raiseload=True)
+            .load_only(User.name, User.email, User.account_id)
             .joinedload(User.account)
-            .load_only(Account.name, raiseload=True)
+            .load_only(Account.name)
         )
     )
     return paginate_by_key(

@@ -25,13 +25,14 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, load_only
 
-from points.models import EntrySource, LedgerEntry, PeriodTotal
+from points.models import EntrySource, LedgerEntry, PeriodTotal, PointsBalance
 from points.program import game_settings, month_starts, period_keys
 from portal.accounts.models import Account, Role, User
 from portal.db import utcnow
@@ -66,14 +67,38 @@ def add_to_totals(session: Session, advocate: User, amount: int, when: datetime)
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["advocate_id", "period"],
-                set_={"points": PeriodTotal.points + amount, "reached_at": when},
+                set_={
+                    "points": PeriodTotal.points + amount,
+                    # the latest entry's time, as a rebuild from the ledger has it, even when
+                    # an earlier-stamped entry commits second
+                    "reached_at": case(
+                        (PeriodTotal.reached_at > when, PeriodTotal.reached_at),
+                        else_=literal(when, PeriodTotal.reached_at.type),
+                    ),
+                },
             )
         )
 
 
 def total_in(session: Session, advocate_id: int, period: str) -> int:
-    row = session.get(PeriodTotal, (advocate_id, period))
-    return row.points if row is not None else 0
+    # read from the database, never the identity map: totals change by Core upserts, so a
+    # row loaded earlier in a long session (a bulk review) would be stale
+    points = session.scalar(
+        select(PeriodTotal.points).where(
+            PeriodTotal.advocate_id == advocate_id, PeriodTotal.period == period
+        )
+    )
+    return points or 0
+
+
+def _lock_balance(connection, advocate_id: int) -> None:
+    """Take the advocate's balance row lock (PostgreSQL), the lock every writer of their
+    period totals takes first, so two writers never wait on each other's totals."""
+    connection.execute(
+        select(PointsBalance.advocate_id)
+        .where(PointsBalance.advocate_id == advocate_id)
+        .with_for_update()
+    )
 
 
 @event.listens_for(Session, "after_flush")
@@ -85,6 +110,7 @@ def _relist(session: Session, _context) -> None:
             continue
         state = inspect(user)
         if any(state.attrs[name].history.has_changes() for name in LISTING_FIELDS):
+            _lock_balance(session.connection(), user.id)
             session.connection().execute(
                 update(PeriodTotal.__table__)
                 .where(PeriodTotal.__table__.c.advocate_id == user.id)
@@ -145,8 +171,10 @@ def top(session: Session, period: str, limit: int = 10, offset: int = 0, among=N
             select(User)
             .where(User.id.in_([row.advocate_id for row in rows]))
             .options(
-                load_only(User.name, User.email, User.account_id, raiseload=True),
-                joinedload(User.account).load_only(Account.name, Account.segment, raiseload=True),
+                # no raiseload: these objects are the session's own (the viewer's account
+                # may be among them), and other columns must still load when asked for
+                load_only(User.name, User.email, User.account_id),
+                joinedload(User.account).load_only(Account.name, Account.segment),
             )
         )
     }
@@ -187,7 +215,12 @@ def standing(session: Session, advocate_id: int, period: str, among=None) -> Sta
     ).first()
     if mine is None or mine.points <= 0:
         lowest = session.scalar(select(func.min(PeriodTotal.points)).where(_listed(period, among)))
-        return Standing(0, None, lowest, bool(mine.listed) if mine else True)
+        if mine is not None:
+            listed = bool(mine.listed)
+        else:  # no total yet: whether they would be shown is the advocate's own setting
+            advocate = session.get(User, advocate_id)
+            listed = advocate is not None and is_listed(advocate)
+        return Standing(0, None, lowest, listed)
     ahead = and_(
         _listed(period, among),
         PeriodTotal.points >= mine.points,
@@ -200,13 +233,10 @@ def standing(session: Session, advocate_id: int, period: str, among=None) -> Sta
             ),
         ),
     )
-    count = session.scalar(select(func.count()).select_from(PeriodTotal).where(ahead))
-    above = session.scalar(
-        select(PeriodTotal.points)
-        .where(ahead)
-        .order_by(PeriodTotal.points, PeriodTotal.reached_at.desc(), PeriodTotal.advocate_id.desc())
-        .limit(1)
-    )
+    # the place just above holds the lowest score of those ahead: one pass over the index
+    count, above = session.execute(
+        select(func.count(), func.min(PeriodTotal.points)).select_from(PeriodTotal).where(ahead)
+    ).one()
     return Standing(mine.points, count + 1, above, mine.listed)
 
 
@@ -271,19 +301,30 @@ def expected_totals(session: Session) -> dict[tuple[int, str], int]:
 def rebuild_totals(session: Session) -> int:
     """Recompute every period total from the ledger (after a change of time zone, or in a
     migration); returns the number of rows written."""
+    table = PeriodTotal.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        # awards wait (holding only their balance row) until the totals are rebuilt; SQLite
+        # serialises every write transaction anyway
+        session.execute(text("LOCK TABLE period_totals IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(delete(PeriodTotal).execution_options(synchronize_session=False))
     sums = _month_sums(session)
     if sums is None:
         return 0
-    table = PeriodTotal.__table__
     columns = ["advocate_id", "period", "points", "reached_at"]
     session.execute(table.insert().from_select(columns, sums))
-    months = select(table).where(table.c.period.like("____-__")).subquery()
+    # the month rows only ("2026-12"; a quarter's "2026-Q4" has the same length)
+    months = (
+        select(table)
+        .where(table.c.period.like("____-__"), table.c.period.not_like("%Q%"))
+        .subquery()
+    )
     number = cast(func.substr(months.c.period, 6, 2), Integer)
     quarter = select(
         months.c.advocate_id,
         (
-            func.substr(months.c.period, 1, 4, type_=String) + "-Q" + cast((number + 2) / 3, String)
+            func.substr(months.c.period, 1, 4, type_=String)
+            + "-Q"
+            + cast((number + 2) // 3, String)  # integer division (/ is true division)
         ).label("period"),
         months.c.points,
         months.c.reached_at,

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from points.feed import add_to_feed
@@ -182,10 +184,23 @@ def delete_level(session: Session, admin: User, level: Level) -> None:
 
 
 def relevel(session: Session) -> int:
-    """Record every level reached on the current thresholds that is not yet recorded (one
-    statement, whatever the program's size). Advocates see it on their next visit; no email
-    is sent for a change of thresholds. Returns how many were recorded."""
+    """Make the levels recorded match the current thresholds (a statement each, whatever
+    the program's size): a level whose threshold moved above an advocate is no longer
+    theirs (reaching it later is recorded and emailed then), and every level now reached
+    that is not yet recorded is. Advocates see it on their next visit; no email is sent for
+    a change of thresholds. Returns how many were recorded."""
     table = LevelReached.__table__
+    lifetime = (
+        select(PointsBalance.lifetime_earned)
+        .where(PointsBalance.advocate_id == table.c.advocate_id)
+        .correlate_except(PointsBalance)  # the levels_reached row being looked at
+        .scalar_subquery()
+    )
+    no_longer = select(Level.id).where(
+        Level.id == table.c.level_id,
+        or_(Level.threshold == 0, func.coalesce(lifetime, 0) < Level.threshold),
+    )
+    session.execute(delete(table).where(exists(no_longer)))
     qualifying = (
         select(PointsBalance.advocate_id, Level.id, literal(utcnow(), table.c.reached_at.type))
         .join(Level, and_(Level.threshold > 0, Level.threshold <= PointsBalance.lifetime_earned))
@@ -196,10 +211,14 @@ def relevel(session: Session) -> int:
             )
         )
     )
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = session.execute(
-        table.insert().from_select(["advocate_id", "level_id", "reached_at"], qualifying)
+        insert(table)
+        .from_select(["advocate_id", "level_id", "reached_at"], qualifying)
+        # an approval recording one of them meanwhile is not an error
+        .on_conflict_do_nothing(index_elements=["advocate_id", "level_id"])
     )
-    return result.rowcount or 0
+    return max(result.rowcount or 0, 0)
 
 
 def ensure_default_levels(session: Session) -> None:

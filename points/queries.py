@@ -6,8 +6,9 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from points.models import (
@@ -22,7 +23,9 @@ from points.models import (
     Reward,
     RewardKind,
 )
+from points.rewards import allowed_kinds, unavailable
 from portal.accounts.models import User
+from portal.db import utcnow
 from portal.pagination import Page, PageRequest, paginate, paginate_by_key
 
 
@@ -252,3 +255,31 @@ def ledger_page(session: Session, advocate_id: int, wanted: PageRequest) -> Page
     return paginate_by_key(
         session, statement, (LedgerEntry.id,), wanted, newest_first=True, count=False
     )
+
+
+def affordable_rewards(
+    session: Session, advocate: User, available: int, limit: int = 4, now: datetime | None = None
+) -> list[Reward]:
+    """A few rewards the advocate could redeem now with `available` points, cheapest first:
+    what the catalog would offer them (gift policy, window, stock, region), cut in SQL."""
+    now = now or utcnow()
+    account = advocate.account
+    kinds = allowed_kinds(account.gift_policy, advocate.declines_gifts)
+    region = (account.region or "").replace(" ", "")
+    listed_regions = "," + func.replace(Reward.regions, " ", "", type_=String) + ","
+    rewards = session.scalars(
+        select(Reward)
+        .where(
+            Reward.active,
+            Reward.kind.in_(kinds),
+            Reward.cost <= available,
+            or_(Reward.stock.is_(None), Reward.stock >= 1),
+            or_(Reward.starts_at.is_(None), Reward.starts_at <= now),
+            or_(Reward.ends_at.is_(None), Reward.ends_at > now),
+            or_(Reward.regions == "", listed_regions.contains(f",{region},", autoescape=True)),
+        )
+        .order_by(Reward.cost, Reward.name, Reward.id)
+        .limit(limit)
+    )
+    # the catalog's own rule has the last word
+    return [reward for reward in rewards if not unavailable(reward, advocate, now)]

@@ -1,19 +1,24 @@
 """Changing how the program plays: its style (points and boards shown to advocates or
-not), the time zone its periods roll over in, point expiry and the earning cap."""
+not), the time zone its periods roll over in, point expiry and the earning cap; the
+images of levels and badges, and how many advocates are at each level (the admin's view)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from points.leaderboard import rebuild_totals
-from points.models import GameSettings
+from points.models import Badge, GameSettings, Level, PointsBalance
 from points.program import game_settings, time_zones
-from portal.accounts.models import User
+from portal import uploads
+from portal.accounts.models import Role, User
 from portal.accounts.services import record_audit
+from portal.config import Settings
 from portal.db import utcnow
 from portal.errors import DomainError
+from portal.uploads import Upload
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,45 @@ def update_game_settings(session: Session, admin: User, choices: GameChoices) ->
         earn_cap_period=row.earn_cap_period,
     )
     return row
+
+
+# --- level and badge images ------------------------------------------------------------
+
+
+def set_image(session: Session, settings: Settings, row: Level | Badge, image: Upload) -> None:
+    """Store an image (PNG, JPEG, GIF or WebP) for a level or badge; the old file goes once
+    the transaction commits."""
+    try:
+        stored = uploads.store(session, settings, image, images_only=True)
+    except DomainError as error:
+        raise DomainError(error.message, "image") from None
+    remove_image(session, settings, row)
+    row.image_key = stored.key
+
+
+def remove_image(session: Session, settings: Settings, row: Level | Badge) -> None:
+    if row.image_key:
+        uploads.discard_after_commit(session, settings, row.image_key)
+    row.image_key = None
+
+
+# --- how many advocates are at each level ----------------------------------------------
+
+
+def advocates_per_level(session: Session, levels: list[Level]) -> dict[int | None, int]:
+    """Advocates at each level now (level id -> count; None: below the lowest level), in one
+    GROUP BY over lifetime earned points; an advocate who never earned has 0."""
+    if not levels:
+        return {}
+    lifetime = func.coalesce(PointsBalance.lifetime_earned, 0)
+    highest_first = sorted(levels, key=lambda level: level.threshold, reverse=True)
+    at_level = case(*[(lifetime >= level.threshold, level.id) for level in highest_first])
+    each = (
+        select(at_level.label("level_id"))
+        .select_from(User)
+        .outerjoin(PointsBalance, PointsBalance.advocate_id == User.id)
+        .where(User.role == Role.ADVOCATE)
+        .subquery()
+    )
+    rows = session.execute(select(each.c.level_id, func.count()).group_by(each.c.level_id))
+    return {level_id: count for level_id, count in rows}

@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from challenges.views.hub import bp as play_bp
     from challenges.views.review import bp as review_bp
     from points.views.admin import bp as fulfilment_bp
+    from points.views.boards import bp as boards_bp
     from points.views.hub import bp as rewards_bp
     from points.views.offers import bp as offers_bp
     from portal.admin.views import bp as admin_bp
@@ -55,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         rewards_bp,
         fulfilment_bp,
         offers_bp,
+        boards_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

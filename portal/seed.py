@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from challenges.badges import ensure_default_badges
 from challenges.demo import seed_challenges
 from points.demo import seed_rewards
+from points.levels import ensure_default_levels
 from portal.accounts.models import GiftPolicy, JobLevel, Role, User
 from portal.accounts.passwords import hash_password
 from portal.accounts.services import (
@@ -22,6 +24,21 @@ from portal.auth.services import invite_user, opt_in, opt_out
 from portal.config import Settings
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published in the README for the demo
+
+
+class DemoLogin:
+    """One argon2 hash of the demo password for every demo login: hashing each one would
+    take half a second apiece."""
+
+    def __init__(self) -> None:
+        self._hash: str | None = None
+
+    def create(self, session: Session, email: str, role: Role, account=None, name="") -> User:
+        user = create_user(session, email, role, None, account, name)
+        self._hash = self._hash or hash_password(DEMO_PASSWORD)
+        user.password_hash = self._hash
+        return user
+
 
 STAFF = [
     ("admin@vouch.example", "Alex Admin", Role.ADMIN),
@@ -104,11 +121,12 @@ def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> i
     if only_if_empty and session.scalar(select(func.count()).select_from(User)):
         return 0
     created = 0
+    logins = DemoLogin()
     staff: dict[str, User] = {}
     for email, name, role in STAFF:
         user = find_user_by_email(session, email)
         if user is None:
-            user = create_user(session, email, role, DEMO_PASSWORD, name=name)
+            user = logins.create(session, email, role, name=name)
             created += 1
         staff[email] = user
     admin, manager = staff["admin@vouch.example"], staff["manager@vouch.example"]
@@ -130,7 +148,7 @@ def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> i
         if state == "invited":
             invite_user(session, settings, manager, email, Role.ADVOCATE, account)
             continue
-        user = create_user(session, email, Role.ADVOCATE, DEMO_PASSWORD, account, name)
+        user = logins.create(session, email, Role.ADVOCATE, account, name)
         user.job_level, user.title = (level.value if level else None), title
         opt_in(session, settings, user)
         if state == "declines_gifts":
@@ -138,7 +156,10 @@ def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> i
         if state == "left":
             opt_out(session, user)
     session.flush()
-    created += seed_roster(session, settings, admin, manager)
+    created += seed_roster(session, settings, admin, manager, logins)
+    # migration 0005 seeds these; a database emptied since (the tests) gets them back
+    ensure_default_levels(session)
+    ensure_default_badges(session)
     created += seed_challenges(session, settings, manager)
     return created + seed_rewards(session, settings, admin, manager)
 
@@ -159,9 +180,10 @@ SEGMENTS = ("Enterprise", "Mid-market", "SMB")
 REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 
 
-def seed_roster(session: Session, settings: Settings, admin: User, manager: User) -> int:
+def seed_roster(
+    session: Session, settings: Settings, admin: User, manager: User, logins: DemoLogin
+) -> int:
     created = 0
-    password_hash = None
     for n, company in enumerate(ROSTER_COMPANIES):
         if find_account_by_name(session, company):
             continue
@@ -180,14 +202,9 @@ def seed_roster(session: Session, settings: Settings, admin: User, manager: User
             first = ROSTER_FIRST[(n + k) % len(ROSTER_FIRST)]
             last = ROSTER_LAST[(n * 3 + k) % len(ROSTER_LAST)]
             domain = company.lower().replace(" ", "")
-            user = create_user(
-                session, f"{first}.{last}@{domain}.example".lower(), Role.ADVOCATE, None, account
-            )
-            user.name = f"{first} {last}"
+            email = f"{first}.{last}@{domain}.example".lower()
+            user = logins.create(session, email, Role.ADVOCATE, account, f"{first} {last}")
             user.job_level = list(JobLevel)[(n + k) % len(JobLevel)].value
-            # one argon2 hash for the whole roster: hashing 120 passwords would take seconds
-            password_hash = password_hash or hash_password(DEMO_PASSWORD)
-            user.password_hash = password_hash
             opt_in(session, settings, user)
             created += 1
     return created

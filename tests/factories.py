@@ -222,3 +222,78 @@ def login(client, email: str, password: str = PASSWORD, follow: bool = True):
     return client.post(
         "/login", data={"email": email, "password": password}, follow_redirects=follow
     )
+
+
+# --- the game: approvals, entries at a chosen moment, the books side by side ---------------
+
+
+def complete(make: Factory, challenge: Challenge, advocate: User, reviewer: User | None = None):
+    """The advocate completes the challenge and it is approved (by `reviewer`, or a new
+    manager, unless the challenge approves itself); returns the submission."""
+    from challenges.models import SubmissionStatus
+    from challenges.services import approve
+
+    submission = make.submission(challenge, advocate)
+    if submission.status == SubmissionStatus.PENDING:
+        approve(make.session, SETTINGS, reviewer or make.manager(), submission.id)
+        make.session.commit()
+    return submission
+
+
+def book_at(session: Session, advocate: User, amount: int, when, source=EntrySource.SUBMISSION):
+    """An entry booked at `when` exactly as the points services book one now: the entry, the
+    balance row, and (for a scored source) the period totals. Not committed."""
+    from points import services
+    from points.leaderboard import SCORED, add_to_totals
+    from points.models import LedgerEntry
+
+    entry = LedgerEntry(
+        advocate_id=advocate.id,
+        amount=amount,
+        source=source,
+        idempotency_key=f"at:{next(_numbers)}",
+        created_at=when,
+    )
+    session.add(entry)
+    session.flush()
+    services._ensure_balance_row(session, advocate.id)
+    earned = amount if source == EntrySource.SUBMISSION else 0
+    services._change_balance(session, advocate.id, balance=amount, earned=earned)
+    if source in SCORED:
+        add_to_totals(session, advocate, amount, when)
+    return entry
+
+
+def expire_points(session: Session, advocate: User, amount: int, key: str = ""):
+    """Unspent points expire: a ledger entry of source `expiry` and the balance with it."""
+    from points import services
+
+    entry = services._book(
+        session,
+        advocate.id,
+        -amount,
+        0,
+        key or f"expiry:{advocate.id}:{next(_numbers)}",
+        EntrySource.EXPIRY,
+        None,
+        "Expired",
+        None,
+    )
+    services._change_balance(session, advocate.id, balance=-amount)
+    return entry
+
+
+def period_rows(session: Session, advocate_id: int | None = None) -> dict:
+    """(advocate, period) -> (points, reached_at, listed), read fresh from the database."""
+    from sqlalchemy import select
+
+    from points.models import PeriodTotal
+
+    table = PeriodTotal.__table__
+    statement = select(table)
+    if advocate_id is not None:
+        statement = statement.where(table.c.advocate_id == advocate_id)
+    return {
+        (row.advocate_id, row.period): (row.points, row.reached_at, row.listed)
+        for row in session.execute(statement)
+    }

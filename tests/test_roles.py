@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from challenges.badges import ensure_default_badges
 from challenges.models import AdvocateGroup
+from points.levels import ensure_default_levels
+from points.models import Badge, Level
 from points.redemptions import offer_gift
 from tests.factories import PNG, SETTINGS, login
 
@@ -22,7 +25,14 @@ MATRIX = {
     "auth.accept_invitation": dict.fromkeys(ROLES, 400),
     "auth.logout": dict.fromkeys(ROLES, 302),
     "auth.change_password": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    "play.challenge_cover": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    "admin.level_image": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    "admin.badge_image": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
     "hub.join": {"anonymous": LOGIN, "advocate": 302, "manager": 403, "admin": 403},  # a member
+    "hub.person": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    # an advocate's board; staff are sent to theirs
+    "boards.board": {"anonymous": LOGIN, "advocate": 200, "manager": 302, "admin": 302},
+    "boards.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
     "hub.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
     "manage.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
     "admin.": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
@@ -58,6 +68,7 @@ def world(make):
     approved = make.submission(make.challenge("survey"), people["advocate"])
     reward = make.reward("Matrix mug", kind="swag", cost=10)
     attach_reward_image(reward)
+    level, badge = attach_game_images(make.session, challenge)
     make.session.commit()
     redemption = make.redemption(people["advocate"], reward, shipping_address="1 Matrix Way, Zion")
     offer = offer_gift(
@@ -76,6 +87,8 @@ def world(make):
         "reward_id": reward.id,
         "redemption_id": redemption.id,
         "offer_id": offer.id,
+        "level_id": level.id,
+        "badge_id": badge.id,
     }
     return values, people
 
@@ -100,6 +113,20 @@ def attach_evidence_file(session, submission):
 def attach_reward_image(reward):
     (Path(SETTINGS.upload_dir) / "reward.png").write_bytes(PNG)
     reward.image_key = "reward.png"
+
+
+def attach_game_images(session, challenge):
+    """A level, a badge and the challenge with images (covers and badges are served)."""
+    ensure_default_levels(session)
+    ensure_default_badges(session)
+    level = session.scalar(select(Level).order_by(Level.threshold.desc()))
+    badge = session.scalar(select(Badge).where(Badge.rule == "manual"))
+    for name, row in (("level.png", level), ("badge.png", badge)):
+        (Path(SETTINGS.upload_dir) / name).write_bytes(PNG)
+        row.image_key = name
+    (Path(SETTINGS.upload_dir) / "cover.png").write_bytes(PNG)
+    challenge.cover_image_key = "cover.png"
+    return level, badge
 
 
 def routes(app):

@@ -21,9 +21,11 @@ from challenges.models import ChallengeStatus
 from challenges.queries import Availability
 from challenges.types import REGISTRY
 from portal.accounts.models import Role
+from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
 from portal.pagination import Page, PageRequest
+from portal.uploads import Upload
 from portal.web import require_roles, show_error
 
 bp = Blueprint("authoring", __name__, url_prefix="/manage")
@@ -55,6 +57,7 @@ def new_challenge():
     if form.validate_on_submit():
         try:
             challenge = authoring.create_challenge(session, current_user, _fields(form))
+            _save_cover(session, form, challenge)
         except DomainError as error:
             session.rollback()
             show_error(form, error)
@@ -73,6 +76,7 @@ def edit_challenge(challenge_id: int):
     if form.validate_on_submit():
         try:
             authoring.update_challenge(session, current_user, challenge.id, _fields(form))
+            _save_cover(session, form, challenge)
         except DomainError as error:
             session.rollback()
             show_error(form, error)
@@ -83,6 +87,17 @@ def edit_challenge(challenge_id: int):
     return render_template(
         "challenges/form.html", form=form, challenge=challenge, **_form_context()
     )
+
+
+def _save_cover(session, form: ChallengeForm, challenge) -> None:
+    """A new cover replaces the old one; ticking "remove" without a file removes it."""
+    image = form.cover.data
+    if image is not None and getattr(image, "filename", ""):
+        authoring.set_cover_image(
+            session, settings(), challenge, Upload(image.filename, image.read())
+        )
+    elif form.remove_cover.data:
+        authoring.remove_cover_image(session, settings(), challenge)
 
 
 def _form_context() -> dict:
@@ -119,6 +134,7 @@ def _form_data(challenge) -> dict:
             "approval",
             "evidence_required",
             "points_visible",
+            "starter",
         )
     }
     data.update(challenge.config)
@@ -143,6 +159,7 @@ def _fields(form: ChallengeForm) -> authoring.ChallengeFields:
         approval=form.approval.data,
         evidence_required=form.evidence_required.data,
         points_visible=form.points_visible.data,
+        starter=form.starter.data,
         config={name: form[name].data for name in config_field_names(type_key)},
         group_ids=form.group_ids.data or [],
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from challenges import queries, services
 from challenges.authoring import get_challenge
 from challenges.forms import AttendanceForm, evidence_data, evidence_form
+from challenges.models import ChallengeStatus
 from challenges.types import REGISTRY
 from challenges.views import send_evidence
 from points.services import balance_of
@@ -20,8 +21,10 @@ from portal.pagination import PageRequest
 from portal.web import require_membership, require_roles, show_error
 
 bp = Blueprint("play", __name__, url_prefix="/hub")
-require_roles(bp, Role.ADVOCATE)
-require_membership(bp)
+# covers are shown to staff too (the form, the preview): that route checks its own viewer
+COVER = "play.challenge_cover"
+require_roles(bp, Role.ADVOCATE, exempt=(COVER,))
+require_membership(bp, open_to_all=(COVER,))
 
 
 @bp.get("/challenges")
@@ -81,6 +84,28 @@ def _thanks_for(challenge) -> str:
     if challenge.approval == "auto":
         return "Thank you! That's done."
     return "Thank you! A program manager will review it soon."
+
+
+@bp.get("/challenges/<int:challenge_id>/cover")
+def challenge_cover(challenge_id: int):
+    """A challenge's cover image: for staff, and for advocates once it is published. Its
+    links carry the file's key (`?v=`), so it is cached a day and a new cover a new URL."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    try:
+        item = get_challenge(get_session(), challenge_id)
+    except NotFound:
+        abort(404)
+    staff = current_user.role in (Role.MANAGER, Role.ADMIN)
+    if not staff and (item.status == ChallengeStatus.DRAFT or not current_user.opted_in):
+        abort(404)
+    path = files.path_of(settings(), item.cover_image_key) if item.cover_image_key else None
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, max_age=86400, conditional=True)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response
 
 
 @bp.get("/submissions")

@@ -6,22 +6,29 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from challenges import queries, services, thanks
 from challenges.authoring import program_settings
+from challenges.badges import give_manual_badge
 from challenges.forms import (
     BulkReviewForm,
+    GiveBadgeForm,
     LogActivityForm,
     MarkThankedForm,
     QueueFilterForm,
     ReviewForm,
     ThankYouForm,
 )
-from challenges.models import Submission
+from challenges.models import Challenge, Submission
 from challenges.views import send_evidence
+from points.badges import badges_of
+from points.levels import all_levels, progress
+from points.models import Badge
+from points.services import balance_of
 from portal.accounts.models import Role, User
 from portal.config import settings
-from portal.db import get_session
+from portal.db import get_session, utcnow
 from portal.errors import DomainError, NotFound
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
@@ -90,6 +97,8 @@ def submission(submission_id: int):
             session.commit()
             verb = "Rejected" if form.reject.data else "Approved"
             flash(f"{verb}: {item.advocate.display_name}'s “{item.title}”.", "success")
+            if not form.reject.data and (capped := _cap_note(item)):
+                flash(capped, "warning")
             return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     return render_template("challenges/review.html", submission=item, form=form)
 
@@ -102,6 +111,7 @@ def bulk():
         flash(" ".join(form.submission_ids.errors) or "Select at least one submission.", "warning")
         return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     decision = "reject" if form.reject.data else "approve"
+    started = utcnow()
     try:
         outcome = services.review_many(
             session,
@@ -120,7 +130,38 @@ def bulk():
     flash(f"{verb} {outcome.done}.", "success")
     for skipped in outcome.skipped:
         flash(f"Skipped {skipped}", "warning")
+    if decision == "approve":
+        for item in _capped_since(session, form.submission_ids.data, started):
+            flash(_cap_note(item), "warning")
     return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
+
+
+def _cap_note(item: Submission) -> str:
+    """What the reviewer is told when the earning cap cut an approval's points (the
+    allowance's explanation, which the approval added to the submission's reason)."""
+    wanted = item.challenge.points if item.challenge else 0
+    if item.status != "approved" or (item.points_awarded or 0) >= wanted:
+        return ""
+    explained = item.reason.rsplit("\n\n", 1)[-1]
+    return f"Capped: {item.advocate.display_name}'s “{item.title}”: {explained}"
+
+
+def _capped_since(session, ids: list[int], started) -> list[Submission]:
+    """The submissions this reviewer just approved whose points the earning cap cut."""
+    return list(
+        session.scalars(
+            select(Submission)
+            .join(Submission.challenge)
+            .where(
+                Submission.id.in_(ids),
+                Submission.status == "approved",
+                Submission.reviewer_id == current_user.id,
+                Submission.reviewed_at >= started,
+                Submission.points_awarded < Challenge.points,
+            )
+            .order_by(Submission.id)
+        )
+    )
 
 
 @bp.get("/submissions/<int:submission_id>/file")
@@ -235,3 +276,68 @@ def log_activity():
 def leads():
     page = queries.referral_leads(get_session(), PageRequest.from_args(request.args))
     return render_template("challenges/leads.html", page=page)
+
+
+# --- one advocate: their level and badges, and a badge given by hand ----------------------
+
+
+def manual_badge_choices(session) -> list[tuple[int, str]]:
+    """The switched-on badges a manager gives by hand."""
+    badges = session.scalars(
+        select(Badge).where(Badge.rule == "manual", Badge.enabled).order_by(Badge.name)
+    )
+    return [(badge.id, badge.name) for badge in badges]
+
+
+def game_of(session, advocate: User) -> dict:
+    """What the staff pages show of an advocate's game: level, progress and badges."""
+    lifetime = balance_of(session, advocate.id).lifetime_earned
+    return {
+        "progress": progress(all_levels(session), lifetime),
+        "badges": badges_of(session, advocate.id),
+    }
+
+
+def badge_form(session, form: GiveBadgeForm | None = None) -> GiveBadgeForm:
+    form = form or GiveBadgeForm()
+    form.badge_id.choices = manual_badge_choices(session)
+    return form
+
+
+def _advocate_or_404(session, user_id: int) -> User:
+    advocate = session.get(User, user_id)
+    if advocate is None or advocate.role != Role.ADVOCATE:
+        abort(404)
+    return advocate
+
+
+@bp.get("/advocates/<int:user_id>")
+def advocate(user_id: int, form: GiveBadgeForm | None = None):
+    session = get_session()
+    person = _advocate_or_404(session, user_id)
+    return render_template(
+        "challenges/advocate.html",
+        advocate=person,
+        badge_form=badge_form(session, form),
+        **game_of(session, person),
+    ), (422 if form is not None else 200)
+
+
+@bp.post("/advocates/<int:user_id>/badges")
+def give_badge(user_id: int):
+    session = get_session()
+    person = _advocate_or_404(session, user_id)
+    form = badge_form(session, GiveBadgeForm())
+    if form.validate_on_submit():
+        try:
+            badge = give_manual_badge(
+                session, current_user, person, form.badge_id.data, form.reason.data
+            )
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(f"Gave {person.display_name} the “{badge.name}” badge.", "success")
+            return redirect(url_for("review.advocate", user_id=person.id))
+    return advocate(person.id, form=form)

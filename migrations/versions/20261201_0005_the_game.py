@@ -267,7 +267,8 @@ def _backfill_period_totals() -> None:
         op.execute(
             f"{insert}SELECT advocate_id, period, sum(points), max(reached_at), true FROM "  # noqa: S608
             f"(SELECT advocate_id, {period} AS period, points, reached_at FROM period_totals "
-            f"WHERE period LIKE '____-__') AS months GROUP BY advocate_id, period"
+            f"WHERE period LIKE '____-__' AND substr(period, 6, 1) <> 'Q') AS months "
+            "GROUP BY advocate_id, period"
         )
     op.execute(
         "UPDATE period_totals SET listed = false WHERE advocate_id IN (SELECT id FROM users "

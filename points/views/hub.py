@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from points import queries
+from points.expiry import expires_on
 from points.forms import AcceptOfferForm, DeclineOfferForm, RedeemForm
 from points.models import RewardKind
 from points.redemptions import (
@@ -39,6 +40,7 @@ def catalog():
         "points/catalog.html",
         rewards=catalog_for(session, current_user),
         balance=balance_of(session, current_user.id),
+        expires_on=expires_on(session, current_user.id),
         offers=queries.open_offers_of(session, current_user.id),
         limited=allowed_kinds(account.gift_policy, current_user.declines_gifts) != set(RewardKind),
         needs_approval=account.gift_policy == GiftPolicy.NEEDS_APPROVAL,

@@ -307,6 +307,7 @@ class ProfileFields:
     hide_from_leaderboard: bool = False
     declines_gifts: bool = False
     gifts_note: str = ""
+    hide_company: bool = False
 
 
 def update_profile(session: Session, user: User, fields: ProfileFields) -> None:
@@ -317,4 +318,5 @@ def update_profile(session: Session, user: User, fields: ProfileFields) -> None:
     user.job_level = fields.job_level or None
     user.email_digests = fields.email_digests
     user.hide_from_leaderboard = fields.hide_from_leaderboard
+    user.hide_company = fields.hide_company
     set_declines_gifts(session, user, fields.declines_gifts, fields.gifts_note.strip())

@@ -1,7 +1,24 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
+from challenges.badges import RULES
+from points.program import time_zones
 from portal.accounts.models import GiftPolicy, Role
 from portal.ids import row_id
 
@@ -70,3 +87,113 @@ class RoleForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button-only form: CSRF protection for one-click actions."""
+
+
+# --- the game ---------------------------------------------------------------------------
+
+
+def plain_text(form, field) -> None:
+    """Text a person typed: no NUL or other control characters (line breaks are fine)."""
+    if any(not ch.isprintable() and ch not in "\n\r\t" for ch in field.data or ""):
+        raise ValidationError("Remove the control characters (such as NUL) from this text.")
+
+
+IMAGE_HELP = "Optional. PNG, JPEG, GIF or WebP."
+IMAGES = {"accept": "image/png,image/jpeg,image/gif,image/webp"}
+
+
+class LevelForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Give the level a name."), Length(max=60), plain_text],
+    )
+    threshold = IntegerField(
+        "Lifetime points needed",
+        validators=[
+            InputRequired("Give the lifetime points that reach this level (0 for the first)."),
+            NumberRange(0, 1_000_000_000, "A number of points from 0 to 1,000,000,000."),
+        ],
+        description="Points earned in all, whatever they have redeemed: redeeming never "
+        "lowers a level.",
+    )
+    perk = StringField(
+        "Perk",
+        validators=[Length(max=200), plain_text],
+        description="One short line advocates see, e.g. 'A seat in quarterly product "
+        "feedback sessions'.",
+    )
+    image = FileField("Badge image", description=IMAGE_HELP, render_kw=IMAGES)
+    remove_image = BooleanField("Remove the current image")
+
+
+class BadgeForm(FlaskForm):
+    rule = SelectField(
+        "Awarded for",
+        choices=[(rule.key, rule.label) for rule in RULES.values()],
+        validate_choice=False,  # the service names the problem
+    )
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Give the badge a name."), Length(max=60), plain_text],
+    )
+    description = StringField(
+        "Description",
+        validators=[Length(max=300), plain_text],
+        description="What the advocate did to earn it; they see it on their badges.",
+    )
+    threshold = IntegerField(
+        "Number needed (N)",
+        validators=[Optional(), NumberRange(1, 100_000, "A number from 1 to 100,000.")],
+        description="For rules that take a number: how many completions or types.",
+    )
+    enabled = BooleanField("On (awarded when earned)", default=True)
+    image = FileField("Image", description=IMAGE_HELP, render_kw=IMAGES)
+    remove_image = BooleanField("Remove the current image")
+
+
+class GameSettingsForm(FlaskForm):
+    show_leaderboards = BooleanField(
+        "Show leaderboards to advocates",
+        description="An incentivized program shows its boards; a rewarded one switches them "
+        "off (managers still see them).",
+    )
+    show_points = BooleanField(
+        "Show point totals to advocates",
+        description="An incentivized program shows points, balances and levels' thresholds; "
+        "a rewarded one thanks advocates without a running score.",
+    )
+    time_zone = SelectField(
+        "Program time zone",
+        choices=[(name, name) for name in time_zones()],
+        validate_choice=False,  # the service's message is clearer than 'Not a valid choice'
+        description="Months and quarters of the leaderboards roll over at midnight here. "
+        "Changing it recounts every period total.",
+    )
+    expires = BooleanField("Unspent points expire")
+    expiry_months = IntegerField(
+        "Months after the advocate's last activity",
+        default=12,
+        validators=[Optional(), NumberRange(1, 120, "From 1 to 120 months.")],
+        description="Many programs use 12. Advocates are emailed a reminder 30 days before "
+        "their points expire; points held for a redemption never expire.",
+    )
+    earn_cap = IntegerField(
+        "Most points one advocate can earn",
+        validators=[
+            Optional(),
+            NumberRange(1, 1_000_000_000, "A number of points from 1 to 1,000,000,000."),
+        ],
+        description="Blank: no cap. Past the cap an approval still counts and is thanked; "
+        "its points are awarded up to the cap, and the advocate and reviewer are told.",
+    )
+    earn_cap_period = SelectField(
+        "Per", choices=[("month", "Month"), ("quarter", "Quarter")], validate_choice=False
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        months = self.expiry_months
+        if self.expires.data and months.data is None and not months.errors:
+            months.errors = ["Give the months after which points expire (1 to 120)."]
+            return False
+        return valid

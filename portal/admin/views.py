@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
+from challenges import badges as badge_rules
+from challenges.forms import GiveBadgeForm
+from challenges.views.review import badge_form, game_of
+from points import settings as game
+from points.badges import holders_count
+from points.levels import all_levels, delete_level, save_level
+from points.models import Badge, Level
+from points.program import game_settings
 from points.redemptions import flag_forbidden
+from portal import uploads
 from portal.accounts import queries
 from portal.accounts import services as accounts
 from portal.accounts.models import Account, GiftPolicy, Role, User
@@ -16,10 +26,13 @@ from portal.db import get_session
 from portal.errors import DomainError
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
+from portal.uploads import Upload
 from portal.web import clean_query, require_roles, show_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-require_roles(bp, Role.ADMIN)
+# level and badge images are shown to everyone in the program: those routes check a login
+IMAGES = ("admin.level_image", "admin.badge_image")
+require_roles(bp, Role.ADMIN, exempt=IMAGES)
 
 
 def _with_choices(form, session):
@@ -220,19 +233,46 @@ def _user_or_404(session, user_id: int) -> User:
 
 
 @bp.get("/users/<int:user_id>")
-def user_detail(user_id: int, role_form: forms.RoleForm | None = None):
+def user_detail(
+    user_id: int,
+    role_form: forms.RoleForm | None = None,
+    given: GiveBadgeForm | None = None,
+):
     session = get_session()
     user = _user_or_404(session, user_id)
     if role_form is None:
         role_form = forms.RoleForm(role=user.role, account_id=user.account_id)
     _with_choices(role_form, session)
+    advocate = user.role == Role.ADVOCATE
     return render_template(
         "admin/user_detail.html",
         user=user,
         role_form=role_form,
         confirm=forms.ConfirmForm(),
         audit=queries.recent_audit(session, limit=50, target=user),
+        badge_form=badge_form(session, given) if advocate else None,
+        **(game_of(session, user) if advocate else {}),
     )
+
+
+@bp.post("/users/<int:user_id>/badges")
+def user_badge(user_id: int):
+    session = get_session()
+    user = _user_or_404(session, user_id)
+    form = badge_form(session, GiveBadgeForm())
+    if form.validate_on_submit():
+        try:
+            badge = badge_rules.give_manual_badge(
+                session, current_user, user, form.badge_id.data, form.reason.data
+            )
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(f"Gave {user.display_name} the “{badge.name}” badge.", "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return user_detail(user.id, given=form), 422
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -281,3 +321,182 @@ def audit_log():
     about = session.get(User, user_id) if user_id else None
     page = queries.audit_page(session, PageRequest.from_args(request.args), action, about)
     return render_template("admin/audit.html", page=page, action=action, about=about)
+
+
+# --- the game: levels, badges, how the program plays ------------------------------------
+
+
+def _image_of(form) -> Upload | None:
+    image = form.image.data
+    if image is None or not getattr(image, "filename", ""):
+        return None
+    return Upload(image.filename, image.read())
+
+
+def _save_image(session, form, row) -> None:
+    """A new file replaces the image; "remove" without a file takes it away."""
+    if (image := _image_of(form)) is not None:
+        game.set_image(session, settings(), row, image)
+    elif form.remove_image.data:
+        game.remove_image(session, settings(), row)
+
+
+@bp.route("/levels", methods=["GET", "POST"])
+@bp.route("/levels/<int:level_id>", methods=["GET", "POST"])
+def levels(level_id: int | None = None):
+    """Every level with how many advocates are at it now; add one, or edit the one chosen."""
+    session = get_session()
+    level = (session.get(Level, level_id) or abort(404)) if level_id is not None else None
+    form = forms.LevelForm(obj=level) if request.method == "GET" else forms.LevelForm()
+    if form.validate_on_submit():
+        try:
+            saved = save_level(
+                session,
+                current_user,
+                form.name.data,
+                form.threshold.data,
+                form.perk.data or "",
+                level,
+            )
+            _save_image(session, form, saved)
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash(
+                f"Saved the level “{saved.name}”. Advocates who now reach a level see it on "
+                "their next visit; no email is sent for a change of thresholds.",
+                "success",
+            )
+            return redirect(url_for("admin.levels"))
+    every = all_levels(session)
+    return render_template(
+        "admin/levels.html",
+        levels=every,
+        counts=game.advocates_per_level(session, every),
+        form=form,
+        level=level,
+        confirm=forms.ConfirmForm(),
+    ), (422 if form.errors else 200)
+
+
+def _send_image(row) -> object:
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    path = uploads.path_of(settings(), row.image_key) if row and row.image_key else None
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, max_age=86400, conditional=True)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response
+
+
+@bp.get("/levels/<int:level_id>/image")
+def level_image(level_id: int):
+    return _send_image(get_session().get(Level, level_id))
+
+
+@bp.get("/badges/<int:badge_id>/image")
+def badge_image(badge_id: int):
+    return _send_image(get_session().get(Badge, badge_id))
+
+
+def _badge_fields(form: forms.BadgeForm, badge: Badge | None) -> badge_rules.BadgeFields:
+    return badge_rules.BadgeFields(
+        name=form.name.data or "",
+        description=form.description.data or "",
+        rule=badge.rule if badge else form.rule.data,
+        threshold=form.threshold.data,
+        enabled=form.enabled.data,
+    )
+
+
+@bp.route("/badges", methods=["GET", "POST"])
+@bp.route("/badges/<int:badge_id>", methods=["GET", "POST"])
+def badges(badge_id: int | None = None):
+    """Every badge, its rule, N, whether it is on and how many hold it; add or edit one."""
+    session = get_session()
+    badge = (session.get(Badge, badge_id) or abort(404)) if badge_id is not None else None
+    form = forms.BadgeForm(obj=badge) if request.method == "GET" else forms.BadgeForm()
+    if form.validate_on_submit():
+        try:
+            saved = badge_rules.save_badge(session, current_user, _badge_fields(form, badge), badge)
+            _save_image(session, form, saved)
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            state = "on" if saved.enabled else "off"
+            flash(f"Saved the badge “{saved.name}” ({state}).", "success")
+            return redirect(url_for("admin.badges"))
+    return render_template(
+        "admin/badges.html",
+        badges=session.scalars(select(Badge).order_by(Badge.rule, Badge.name)).all(),
+        rules=badge_rules.RULES,
+        holders=holders_count(session),
+        form=form,
+        badge=badge,
+        confirm=forms.ConfirmForm(),
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/badges/recompute")
+def badges_recompute():
+    session = get_session()
+    if forms.ConfirmForm().validate_on_submit():
+        report = badge_rules.recompute(session)
+        session.commit()
+        if report.total:
+            added = ", ".join(f"{name}: {count:,}" for name, count in report.added.items())
+            flash(
+                f"Gave {report.total:,} badges that were earned and missing ({added}).", "success"
+            )
+        else:
+            flash("Nothing to add: everyone already holds the badges they earned.", "info")
+    return redirect(url_for("admin.badges"))
+
+
+@bp.route("/game", methods=["GET", "POST"], endpoint="game_settings")
+def game_settings_page():
+    session = get_session()
+    current = game_settings(session)
+    if request.method == "GET":
+        form = forms.GameSettingsForm(obj=current, expires=current.expiry_months is not None)
+        form.expiry_months.data = current.expiry_months or 12
+    else:
+        form = forms.GameSettingsForm()
+    if form.validate_on_submit():
+        choices = game.GameChoices(
+            time_zone=form.time_zone.data or "",
+            show_leaderboards=form.show_leaderboards.data,
+            show_points=form.show_points.data,
+            expiry_months=form.expiry_months.data if form.expires.data else None,
+            earn_cap=form.earn_cap.data,
+            earn_cap_period=form.earn_cap_period.data or "",
+        )
+        try:
+            game.update_game_settings(session, current_user, choices)
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            flash("Game settings saved.", "success")
+            return redirect(url_for("admin.game_settings"))
+    return render_template("admin/game.html", form=form), (422 if form.errors else 200)
+
+
+@bp.post("/levels/<int:level_id>/delete")
+def level_delete(level_id: int):
+    session = get_session()
+    level = session.get(Level, level_id) or abort(404)
+    if forms.ConfirmForm().validate_on_submit():
+        name = level.name
+        game.remove_image(session, settings(), level)
+        delete_level(session, current_user, level)
+        session.commit()
+        flash(f"Removed the level “{name}”.", "info")
+    return redirect(url_for("admin.levels"))

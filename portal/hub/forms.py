@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.accounts.models import JobLevel
 
@@ -29,7 +29,15 @@ class ProfileForm(FlaskForm):
         validators=[Optional()],
     )
     email_digests = BooleanField("Email me a digest of new challenges")
-    hide_from_leaderboard = BooleanField("Hide me from leaderboards")
+    hide_from_leaderboard = BooleanField(
+        "Hide me from leaderboards",
+        description="Others no longer see you on boards or in the activity feed; you still "
+        "see your own rank.",
+    )
+    hide_company = BooleanField(
+        "Hide my company on my profile",
+        description="Other advocates see your name, level and badges, not where you work.",
+    )
     declines_gifts = BooleanField(
         "My employer does not allow me to accept gifts",
         description="We stop offering you gifts at once and ask an admin to record your "
@@ -38,4 +46,67 @@ class ProfileForm(FlaskForm):
     gifts_note = TextAreaField(
         "Anything we should know about the policy? (optional)",
         validators=[Optional(), Length(max=1000)],
+    )
+
+
+def _one_of_the_choices(message: str):
+    """A select's own check, with a message a person can act on (not "Not a valid choice")."""
+
+    def check(form, field):
+        if field.data not in {value for value, _label in field.choices}:
+            field.data = field.default
+            raise ValidationError(message)
+
+    return check
+
+
+PERIODS = [("month", "This month"), ("quarter", "This quarter"), ("all", "All time")]
+
+
+class BoardForm(FlaskForm):
+    """Which leaderboard an advocate looks at (a GET form: nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(
+        "Period",
+        choices=PERIODS,
+        default="month",
+        validate_choice=False,
+        validators=[_one_of_the_choices("Choose this month, this quarter or all time.")],
+    )
+    scope = SelectField(
+        "Board",
+        default="overall",
+        validate_choice=False,
+        validators=[_one_of_the_choices("Choose a board from the list.")],
+    )
+
+
+class StaffBoardForm(FlaskForm):
+    """The staff leaderboard's filters; the choices come from the program's groups and the
+    segments its accounts use."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(
+        "Period",
+        choices=PERIODS,
+        default="month",
+        validate_choice=False,
+        validators=[_one_of_the_choices("Choose this month, this quarter or all time.")],
+    )
+    group = SelectField(
+        "Group",
+        default="",
+        validate_choice=False,
+        validators=[_one_of_the_choices("Choose a group from the list.")],
+    )
+    segment = SelectField(
+        "Account segment",
+        default="",
+        validate_choice=False,
+        validators=[_one_of_the_choices("Choose a segment from the list.")],
     )
