@@ -38,9 +38,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Every page under wrk against gunicorn at 10k and 100k advocates (ratios to /healthz),
-# then redemption tx/s, each in throwaway PostgreSQL databases. BENCH_QUICK=1 for a small
-# run; BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_KEEP: see benchmarks/pages.py.
+# Every page under wrk against gunicorn at 10k and 100k advocates (ratios to /healthz;
+# the hub home and both leaderboards among them), "my rank" timed at the database with its
+# plan, then redemption tx/s, each in throwaway PostgreSQL databases. BENCH_QUICK=1 for a
+# small run; BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_KEEP, BENCH_RANK_RUNS: see
+# benchmarks/pages.py.
 bench: install
 	$(BIN)/python -m benchmarks.pages
 

@@ -5,9 +5,11 @@ The rows are what the services would have written over two years: accounts of ev
 policy, advocates with their consent, challenges of every type with the config their type
 accepts, submissions in every state with the thank-yous owed for them, redemptions in
 every state with their history, a few gift offers, audit events, and the ledger behind all
-of it (benchmarks/activity.py). Every balance is the sum of its entries, so
-`points reconcile` finds it exact; challenges' `taken` counts their pending and approved
-submissions; rewards' stock is what their live redemptions left.
+of it (benchmarks/activity.py), then the game it implies (benchmarks/game.py): levels
+reached, badges, leaderboard totals and the activity feed. Every balance and period total
+is the sum of its entries, so `points reconcile` finds it exact; challenges' `taken`
+counts their pending and approved submissions; rewards' stock is what their live
+redemptions left.
 
 Rows go in with COPY on PostgreSQL and multi-row inserts on SQLite (benchmarks/bulk.py),
 in one transaction: a failed load leaves nothing behind. Passwords are hashed once.
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 from benchmarks import program as content
 from benchmarks.activity import evidence_for, load_activity
 from benchmarks.bulk import Batch, BulkWriter
+from benchmarks.game import load_game
 from benchmarks.plans import (
     DAY,
     HISTORY,
@@ -61,7 +64,8 @@ from challenges.models import (
 )
 from challenges.thanks import recount_thanks_by_day
 from challenges.types import REGISTRY, REVIEW_SITES
-from points.models import GiftOffer, Redemption, Reward, RewardSettings
+from points.models import GameSettings, GiftOffer, Redemption, Reward, RewardSettings
+from points.program import month_starts
 from points.rewards import reward_settings
 from portal.accounts.models import Account, GiftPolicy, Role, User
 from portal.accounts.passwords import hash_password
@@ -84,19 +88,22 @@ def load(engine: Engine, sizes: Sizes, append: bool = False, seed: int = 2026) -
     with engine.connect() as connection:
         check_database(connection, append)
     password_hash = hash_password(PASSWORD)  # once: argon2 per user would take hours
+    now = utcnow().replace(microsecond=0)
     with engine.begin() as connection:
         writer = BulkWriter(connection)
+        zone_name = connection.scalar(select(GameSettings.time_zone)) or "UTC"
         program = Program(
             writer=writer,
             sizes=sizes,
             rng=random.Random(seed),
-            now=utcnow().replace(microsecond=0),
+            now=now,
             password_hash=password_hash,
             next_id={
                 model.__tablename__: writer.next_id(model.__table__) for model in EXPLICIT_IDS
             },
             big_asks=big_ask_caps(connection),
             auto_approve_below=connection.scalar(select(RewardSettings.auto_approve_below)) or 500,
+            month_start=month_starts(now, now, zone_name)[0],
         )
         with writer.foreign_keys_checked_at_the_end():
             load_staff(program, connection)
@@ -108,6 +115,7 @@ def load(engine: Engine, sizes: Sizes, append: bool = False, seed: int = 2026) -
                 load_rewards(program)
             load_activity(program)
             finish(program, connection)
+            load_game(program, connection)
     analyze(engine)
     return dict(writer.counts)
 

@@ -2,7 +2,9 @@
 
 For each size (10k advocates with 1M ledger entries, and 100k with 10M) it creates a
 throwaway PostgreSQL database, migrates it with Alembic, fills it with
-`flask --app wsgi bench-data` (timed) and serves it with gunicorn (2 workers). Then it logs
+`flask --app wsgi bench-data` (timed), times "my rank" straight at the database
+(benchmarks/my_rank.py: points.leaderboard.standing for advocate1 on each board, with the
+plan of its count) and serves it with gunicorn (2 workers). Then it logs
 in on each server as the bench advocate, manager and admin with the standard library,
 checks that each page answers 200 with its own title, and measures with wrk (2 threads,
 8 connections) /healthz, the baseline, and then each page at every size in turn, so that
@@ -12,12 +14,15 @@ then every page side by side with its targets:
   advocate pages  >= 0.3x the /healthz req/s of the same server, and p99 < 100 ms
   staff pages     >= 0.15x the /healthz req/s, and p99 < 250 ms
   every page      p50 at the larger size <= 1.5x p50 at the smaller one
+  my rank         p99 < 15 ms at the database, its count an Index Only Scan
   bench-data      100k advocates / 10M entries filled in under 10 minutes
 
 A page that answers anything but 200, or not within 30 s, is marked ERROR, not reported
-as fast. Then the redemption benchmark (benchmarks/redemptions.py) runs. Every database is
-dropped at the end, also on failure or Ctrl-C. The exit status is 1 when a page or the
-redemption benchmark failed; a missed target is reported, not an error.
+as fast; one that fails its check (a 404, a redirect to /login, another title) is marked
+ERROR and not measured, and the other pages still are. Then the redemption benchmark
+(benchmarks/redemptions.py) runs. Every database is dropped at the end, also on failure
+or Ctrl-C. The exit status is 1 when a page or the redemption benchmark failed; a missed
+target is reported, not an error.
 
 Environment (all optional):
   BENCH_DATABASE_URL  a PostgreSQL server, or a database on it used to create and drop
@@ -28,6 +33,7 @@ Environment (all optional):
   BENCH_SECONDS       seconds wrk measures each page (default 10, quick 3); also passed
                       to the redemption benchmark as its measured seconds
   BENCH_KEEP=1        keep the databases afterwards (their names are printed)
+  BENCH_RANK_RUNS     calls of standing() per board for "my rank" (default 300)
 The redemption benchmark's own variables (BENCH_CLIENTS, BENCH_ADVOCATES, ...) pass through.
 """
 
@@ -47,13 +53,14 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from http.cookiejar import CookieJar
 from pathlib import Path
-from urllib.error import HTTPError, URLError
+from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, OpenerDirector, build_opener
 
 from alembic import command
 from sqlalchemy.engine import URL, make_url
 
+from benchmarks.my_rank import RankMeasurement, measure_my_rank, print_ranks
 from benchmarks.redemptions import DEFAULT_SERVER, create_database, drop_database
 from points.views.admin import QUEUES
 from portal.config import PROJECT_ROOT
@@ -82,6 +89,7 @@ TARGETS = {  # kind: (least share of the /healthz req/s, p99 under this many ms)
 }
 P50_GROWTH_LIMIT = 1.5
 WARMUP_SECONDS = 1
+HEALTHY_WITHIN_S = 60
 WRK_TIMEOUT_S = 30  # gunicorn's worker timeout: a slow page is measured, not dropped
 
 
@@ -122,6 +130,7 @@ QUICK_SIZES = (Size("2k", 2_000, 100_000), Size("10k", 10_000, 300_000))
 BASELINE = Page("Health check", "/healthz", None, "baseline")
 PAGES = (
     Page("Hub home", "/hub/", "advocate", "advocate", "Your hub"),
+    Page("Leaderboard", "/hub/leaderboard", "advocate", "advocate", "Leaderboard"),
     Page("Rewards", "/hub/rewards", "advocate", "advocate", "Rewards"),
     Page("My submissions", "/hub/submissions", "advocate", "advocate", "Your submissions"),
     Page("My redemptions", "/hub/redemptions", "advocate", "advocate", "Your redemptions"),
@@ -129,6 +138,7 @@ PAGES = (
     Page("Review queue", "/manage/review", "manager", "staff", "Review queue"),
     Page("Thank-yous", "/manage/thanks", "manager", "staff", "Thank-yous"),
     Page("Leads", "/manage/leads", "manager", "staff", "Referral leads"),
+    Page("Staff leaderboard", "/manage/leaderboard", "manager", "staff", "Leaderboard"),
     Page("Admin dashboard", "/admin/", "admin", "staff", "Admin"),
     Page("Users", "/admin/users", "admin", "staff", "Users"),
     Page("Accounts", "/admin/accounts", "admin", "staff", "Accounts"),
@@ -160,6 +170,11 @@ class Measurement:
     other_status: int  # the first such status, for the report
     timeouts: int  # requests with no answer within WRK_TIMEOUT_S
     socket_errors: int  # connect, read and write errors
+    problem: str = ""  # why the page was not measured (its check failed)
+
+    @classmethod
+    def not_measured(cls, page: Page, problem: str) -> Measurement:
+        return cls(page, 0, 0, 1.0, 0.0, 0.0, 0, 0, 0, 0, problem)
 
     @property
     def per_second(self) -> float:
@@ -174,6 +189,8 @@ class Measurement:
         return bool(self.errors())
 
     def errors(self) -> list[str]:
+        if self.problem:
+            return [f"not measured: {self.problem}"]
         errors = []
         if self.not_200:
             errors.append(f"{self.not_200} answers {self.other_status or 'not 200'}")
@@ -192,6 +209,7 @@ class SizeResult:
     fill_seconds: float
     baseline: Measurement
     pages: list[Measurement]
+    ranks: list[RankMeasurement]  # "my rank" straight at the database
 
     def share(self, measured: Measurement) -> float:
         return measured.per_second / self.baseline.per_second
@@ -279,17 +297,17 @@ def tail(log: Path, lines: int = 40) -> str:
 
 
 def wait_until_healthy(server: subprocess.Popen, base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HEALTHY_WITHIN_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"gunicorn exited ({server.returncode})")
         try:
-            with build_opener().open(base_url + "/healthz", timeout=2) as answer:
+            with build_opener().open(base_url + "/healthz", timeout=5) as answer:
                 if answer.status == 200:
                     return
-        except (URLError, ConnectionError):
+        except OSError:  # refused, reset, or a worker still booting on a busy machine (timeout)
             time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /healthz in 30 s")
+    raise RuntimeError(f"gunicorn did not answer /healthz in {HEALTHY_WITHIN_S} s")
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -362,27 +380,29 @@ class Browser:
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
-def check_page(browser: Browser, page: Page) -> None:
-    """The page answers 200 with its own title: not a redirect to /login, not a 403."""
+def check_page(browser: Browser, page: Page) -> str:
+    """The page answers 200 with its own title: not a redirect to /login, not a 403 or a
+    404. Returns what is wrong, or ""."""
     status, location, body = browser.get(page.path)
     found = TITLE.search(body)
     title = found.group(1).strip() if found else ""
     if status != 200 or page.title not in title:
-        raise RuntimeError(
-            f"{page.label} answered {status} {location} titled {title!r} "
-            f"(expected 200 and {page.title!r})"
-        )
+        return f"answered {status} {location} titled {title!r} (expected 200 and {page.title!r})"
+    return ""
 
 
-def cookies_by_person(base_url: str) -> dict[str, str]:
-    """Log each person in, check their pages, and return their session cookies."""
+def cookies_by_person(base_url: str, problems: dict[Page, str]) -> dict[str, str]:
+    """Log each person in, check their pages (noting in `problems` those that fail), and
+    return their session cookies."""
     cookies = {}
     for who, email in LOGINS.items():
         browser = Browser.new(base_url)
         browser.log_in(email)
         for page in PAGES:
-            if page.who == who:
-                check_page(browser, page)
+            problem = check_page(browser, page) if page.who == who else ""
+            if problem:
+                problems.setdefault(page, problem)
+                print(f"bench: {page.label} {problem}: not measured", flush=True)
         cookies[who] = browser.session_cookie()
     return cookies
 
@@ -427,21 +447,26 @@ class Served:
     size: Size
     fill_seconds: float
     base_url: str
+    ranks: list[RankMeasurement]
 
 
 def measure_sizes(served: list[Served], seconds: float) -> list[SizeResult]:
     """Each page at every size in turn, so the sizes it is compared at share the conditions."""
-    cookies = [cookies_by_person(at.base_url) for at in served]
+    problems: dict[Page, str] = {}  # a page that fails its check at one size is measured at none
+    cookies = [cookies_by_person(at.base_url, problems) for at in served]
     print(f"bench: logged in as {', '.join(LOGINS.values())}; every page checked", flush=True)
     baselines = [measure(at.base_url, BASELINE, None, seconds) for at in served]
     print(progress(BASELINE, served, baselines), flush=True)
     by_size: list[list[Measurement]] = [[] for _ in served]
     for page in PAGES:
         for at, their_cookies, measured in zip(served, cookies, by_size, strict=True):
-            measured.append(measure(at.base_url, page, their_cookies[page.who], seconds))
+            if page in problems:
+                measured.append(Measurement.not_measured(page, problems[page]))
+            else:
+                measured.append(measure(at.base_url, page, their_cookies[page.who], seconds))
         print(progress(page, served, [measured[-1] for measured in by_size]), flush=True)
     return [
-        SizeResult(at.size, at.fill_seconds, baseline, measured)
+        SizeResult(at.size, at.fill_seconds, baseline, measured, at.ranks)
         for at, baseline, measured in zip(served, baselines, by_size, strict=True)
     ]
 
@@ -465,8 +490,12 @@ def serve_size(stack: ExitStack, server: URL, size: Size, logs: Path) -> Served:
     url = stack.enter_context(throwaway_database(server, name))
     fill_seconds = fill(url, size)
     print(f"bench: filled in {fill_seconds:.1f}s", flush=True)
+    ranks = measure_my_rank(url)  # before the server starts: nothing else on the database
+    for measured in ranks:
+        print(f"bench:   my rank, {measured.board}: p50 {measured.p50_ms:.2f} ms, "
+              f"p99 {measured.p99_ms:.2f} ms ({measured.scan})", flush=True)  # fmt: skip
     base_url = stack.enter_context(serving(url, logs / f"gunicorn-{size.label}.log"))
-    return Served(size, fill_seconds, base_url)
+    return Served(size, fill_seconds, base_url, ranks)
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -498,10 +527,18 @@ def side_by_side_misses(
 ) -> list[str]:
     misses = [f"{small.size.label} {miss}" for miss in small.misses(before)]
     misses += [f"{large.size.label} {miss}" for miss in large.misses(after)]
+    if before.failed or after.failed:
+        return misses
     growth = after.p50_ms / before.p50_ms
     if growth > P50_GROWTH_LIMIT:
         misses.append(f"p50 grew {growth:.2f}x > {P50_GROWTH_LIMIT:g}x")
     return misses
+
+
+def growth_of(before: Measurement, after: Measurement) -> str:
+    if before.failed or after.failed or not before.p50_ms:
+        return "-"
+    return f"{after.p50_ms / before.p50_ms:.2f}"
 
 
 def print_side_by_side(small: SizeResult, large: SizeResult) -> int:
@@ -524,8 +561,7 @@ def print_side_by_side(small: SizeResult, large: SizeResult) -> int:
             f"{after.page.path:<36} {before.per_second:>10,.1f} {small.share(before):>6.2f} "
             f"{before.p50_ms:>6.1f} {before.p99_ms:>6.1f} {after.per_second:>11,.1f} "
             f"{large.share(after):>6.2f} {after.p50_ms:>6.1f} {after.p99_ms:>6.1f} "
-            f"{after.bytes_per_response / 1024:>5.1f} {after.p50_ms / before.p50_ms:>6.2f}  "
-            f"{verdict}"
+            f"{after.bytes_per_response / 1024:>5.1f} {growth_of(before, after):>6}  {verdict}"
         )
     return missed_pages
 
@@ -548,6 +584,7 @@ def report(results: list[SizeResult], load: tuple[float, float, float]) -> bool:
           f"{load[2]:.1f} on {os.cpu_count()} cores")  # fmt: skip
     for result in results:
         print_size_table(result)
+        print_ranks(result.ranks)
     missed = print_side_by_side(results[0], results[-1])
     print_fill_times(results)
     failed = [m.page.label for r in results for m in [r.baseline, *r.pages] if m.failed]

@@ -164,6 +164,7 @@ class Program:
     next_id: dict[str, int]
     big_asks: BigAsks
     auto_approve_below: int
+    month_start: datetime  # when this month began on the program's calendar
     admins: list[Person] = field(default_factory=list)
     managers: list[Person] = field(default_factory=list)
     accounts: list[AccountPlan] = field(default_factory=list)

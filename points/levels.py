@@ -190,17 +190,18 @@ def relevel(session: Session) -> int:
     that is not yet recorded is. Advocates see it on their next visit; no email is sent for
     a change of thresholds. Returns how many were recorded."""
     table = LevelReached.__table__
-    lifetime = (
-        select(PointsBalance.lifetime_earned)
-        .where(PointsBalance.advocate_id == table.c.advocate_id)
-        .correlate_except(PointsBalance)  # the levels_reached row being looked at
-        .scalar_subquery()
+    no_longer = (
+        select(LevelReached.id)
+        .join(Level, Level.id == LevelReached.level_id)
+        .outerjoin(PointsBalance, PointsBalance.advocate_id == LevelReached.advocate_id)
+        .where(
+            or_(
+                Level.threshold == 0,
+                func.coalesce(PointsBalance.lifetime_earned, 0) < Level.threshold,
+            )
+        )
     )
-    no_longer = select(Level.id).where(
-        Level.id == table.c.level_id,
-        or_(Level.threshold == 0, func.coalesce(lifetime, 0) < Level.threshold),
-    )
-    session.execute(delete(table).where(exists(no_longer)))
+    session.execute(delete(table).where(table.c.id.in_(no_longer)))
     qualifying = (
         select(PointsBalance.advocate_id, Level.id, literal(utcnow(), table.c.reached_at.type))
         .join(Level, and_(Level.threshold > 0, Level.threshold <= PointsBalance.lifetime_earned))

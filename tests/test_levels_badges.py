@@ -462,3 +462,35 @@ def test_a_logged_activity_keeps_to_the_cap_too(make, session, game):
     assert logged.points_awarded == 50
     assert logged.reason.startswith("50 of 100 points were awarded")
     assert balance_of(session, advocate.id).balance == 500
+
+
+def test_relevelling_keeps_the_levels_still_reached_as_they_were(make, session, game):
+    """A change of thresholds removes only what no longer holds: the rest keep their
+    date and their "seen" mark (the hub does not announce them again)."""
+    admin = make.admin()
+    first, second = make.many_advocates(2)
+    make.points(first, 2_500)
+    make.points(second, 600)
+    relevel(session)
+    session.commit()
+    kept = {
+        (row.advocate_id, row.level_id): row.reached_at
+        for row in session.scalars(select(LevelReached))
+    }
+    session.execute(update(LevelReached).values(seen_at=utcnow()))
+    session.commit()
+
+    save_level(session, admin, "Regular", 250, "Stickers.")
+    session.commit()
+
+    session.expire_all()
+    rows = list(session.scalars(select(LevelReached)))
+    old = [row for row in rows if (row.advocate_id, row.level_id) in kept]
+    assert len(old) == len(kept)
+    assert all(
+        row.seen_at is not None and row.reached_at == kept[row.advocate_id, row.level_id]
+        for row in old
+    )
+    new = [row for row in rows if (row.advocate_id, row.level_id) not in kept]
+    assert {row.advocate_id for row in new} == {first.id, second.id}
+    assert all(row.seen_at is None for row in new)
