@@ -1,8 +1,9 @@
 """ "My rank" at the database, for `make bench`: points.leaderboard.standing for the bench
 advocate (advocate1, somewhere mid-board) on this month's, this quarter's and the all-time
 board, called many times straight against the filled PostgreSQL database, with the
-EXPLAIN (ANALYZE, BUFFERS) plan of its count of the places ahead: an Index Only Scan on
-ix_period_totals_rank is a count over one index range, never a scan of the table.
+EXPLAIN (ANALYZE, BUFFERS) plan of its one query: the advocates level on points but there
+first, an Index Only Scan on ix_period_totals_rank, plus the sum of the score counts above
+(score_counts: one row per score, so the work grows with the scores above, not the rank).
 
 Target: p99 under 15 ms on every board.
 """

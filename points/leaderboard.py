@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, load_only
 
-from points.models import EntrySource, LedgerEntry, PeriodTotal, PointsBalance
+from points.models import EntrySource, LedgerEntry, PeriodTotal, PointsBalance, ScoreCount
 from points.program import game_settings, month_starts, period_keys
 from portal.accounts.models import Account, Role, User
 from portal.db import utcnow
@@ -52,10 +52,11 @@ def is_listed(user: User) -> bool:
 
 
 def add_to_totals(session: Session, advocate: User, amount: int, when: datetime) -> None:
-    """Add a scored entry to its periods' totals (call after the balance row is updated, so
-    every writer takes the balance row's lock first)."""
+    """Add a scored entry to its periods' totals and their score counts (call after the
+    balance row is updated, so every writer takes the balance row's lock first)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     keys = period_keys(when, game_settings(session).time_zone)
+    moves = []
     for period in keys.values():
         statement = insert(PeriodTotal).values(
             advocate_id=advocate.id,
@@ -64,7 +65,7 @@ def add_to_totals(session: Session, advocate: User, amount: int, when: datetime)
             reached_at=when,
             listed=is_listed(advocate),
         )
-        session.execute(
+        points, listed = session.execute(
             statement.on_conflict_do_update(
                 index_elements=["advocate_id", "period"],
                 set_={
@@ -76,6 +77,34 @@ def add_to_totals(session: Session, advocate: User, amount: int, when: datetime)
                         else_=literal(when, PeriodTotal.reached_at.type),
                     ),
                 },
+            ).returning(PeriodTotal.points, PeriodTotal.listed)
+        ).one()
+        if listed:
+            moves += [(period, points - amount, -1), (period, points, +1)]
+    _count_scores(session.connection(), moves)
+
+
+def _count_scores(connection, moves: list[tuple[str, int, int]]) -> None:
+    """Move advocates between scores (only scores above 0 are counted), in one order for
+    every writer, so two awards never wait on each other's rows in a circle."""
+    table = ScoreCount.__table__
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for period, points, change in sorted(moves):
+        if points <= 0 or not change:
+            continue
+        if change < 0:  # a score someone held is counted already
+            connection.execute(
+                update(table)
+                .where(table.c.period == period, table.c.points == points)
+                .values(advocates=table.c.advocates + change)
+            )
+            continue
+        connection.execute(
+            insert(table)
+            .values(period=period, points=points, advocates=change)
+            .on_conflict_do_update(
+                index_elements=["period", "points"],
+                set_={"advocates": table.c.advocates + change},
             )
         )
 
@@ -110,12 +139,19 @@ def _relist(session: Session, _context) -> None:
             continue
         state = inspect(user)
         if any(state.attrs[name].history.has_changes() for name in LISTING_FIELDS):
-            _lock_balance(session.connection(), user.id)
-            session.connection().execute(
-                update(PeriodTotal.__table__)
-                .where(PeriodTotal.__table__.c.advocate_id == user.id)
-                .values(listed=is_listed(user))
+            connection = session.connection()
+            _lock_balance(connection, user.id)
+            table, listed = PeriodTotal.__table__, is_listed(user)
+            flipping = connection.execute(
+                select(table.c.period, table.c.points).where(
+                    table.c.advocate_id == user.id, table.c.listed != listed
+                )
+            ).all()
+            connection.execute(
+                update(table).where(table.c.advocate_id == user.id).values(listed=listed)
             )
+            change = 1 if listed else -1
+            _count_scores(connection, [(period, points, change) for period, points in flipping])
 
 
 # --- reading the boards ---------------------------------------------------------------
@@ -221,11 +257,11 @@ def standing(session: Session, advocate_id: int, period: str, among=None) -> Sta
             advocate = session.get(User, advocate_id)
             listed = advocate is not None and is_listed(advocate)
         return Standing(0, None, lowest, listed)
-    ahead = and_(
+    # level on points but there first: ahead (ties go to whoever reached the score first)
+    level_ahead = and_(
         _listed(period, among),
-        PeriodTotal.points >= mine.points,
+        PeriodTotal.points == mine.points,
         or_(
-            PeriodTotal.points > mine.points,
             PeriodTotal.reached_at < mine.reached_at,
             and_(
                 PeriodTotal.reached_at == mine.reached_at,
@@ -233,11 +269,24 @@ def standing(session: Session, advocate_id: int, period: str, among=None) -> Sta
             ),
         ),
     )
-    # the place just above holds the lowest score of those ahead: one pass over the index
-    count, above = session.execute(
-        select(func.count(), func.min(PeriodTotal.points)).select_from(PeriodTotal).where(ahead)
+    ties = select(func.count()).select_from(PeriodTotal).where(level_ahead).scalar_subquery()
+    if among is None:  # the whole board: sum the score counts above, not the advocates
+        higher = and_(
+            ScoreCount.period == period, ScoreCount.points > mine.points, ScoreCount.advocates > 0
+        )
+        above_count = select(func.coalesce(func.sum(ScoreCount.advocates), 0)).where(higher)
+        above_points = select(func.min(ScoreCount.points)).where(higher)
+    else:
+        higher = and_(_listed(period, among), PeriodTotal.points > mine.points)
+        above_count = select(func.count()).select_from(PeriodTotal).where(higher)
+        above_points = select(func.min(PeriodTotal.points)).where(higher)
+    level, higher_count, lowest_higher = session.execute(
+        select(ties, above_count.scalar_subquery(), above_points.scalar_subquery())
     ).one()
-    return Standing(mine.points, count + 1, above, mine.listed)
+    # the place just above: someone level with me who got there first, else the lowest
+    # score above mine
+    above = mine.points if level else lowest_higher
+    return Standing(mine.points, int(higher_count) + level + 1, above, mine.listed)
 
 
 # --- rebuilding and checking the totals from the ledger --------------------------------
@@ -307,6 +356,7 @@ def rebuild_totals(session: Session) -> int:
         # serialises every write transaction anyway
         session.execute(text("LOCK TABLE period_totals IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(delete(PeriodTotal).execution_options(synchronize_session=False))
+    session.execute(delete(ScoreCount).execution_options(synchronize_session=False))
     sums = _month_sums(session)
     if sums is None:
         return 0
@@ -356,7 +406,35 @@ def rebuild_totals(session: Session) -> int:
         )
     )
     session.execute(update(table).where(table.c.advocate_id.in_(unlisted)).values(listed=False))
+    session.execute(
+        ScoreCount.__table__.insert().from_select(["period", "points", "advocates"], _scores())
+    )
     return session.scalar(select(func.count()).select_from(table))
+
+
+def _scores():
+    """How many listed advocates hold each score above 0, from the totals themselves."""
+    return (
+        select(PeriodTotal.period, PeriodTotal.points, func.count())
+        .where(PeriodTotal.listed, PeriodTotal.points > 0)
+        .group_by(PeriodTotal.period, PeriodTotal.points)
+    )
+
+
+def score_count_differences(session: Session) -> list[str]:
+    """Score counts that disagree with the totals they count (reconcile)."""
+    expected = {(period, points): n for period, points, n in session.execute(_scores())}
+    recorded = {
+        (row.period, row.points): row.advocates
+        for row in session.execute(select(ScoreCount.__table__)).all()
+        if row.advocates
+    }
+    return [
+        f"score counts: {recorded.get(key, 0)} listed advocates at {key[1]:,} points on the "
+        f"{key[0]} board, the totals say {expected.get(key, 0)}"
+        for key in sorted(expected.keys() | recorded.keys())
+        if recorded.get(key, 0) != expected.get(key, 0)
+    ]
 
 
 @dataclass(frozen=True)

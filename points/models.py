@@ -412,6 +412,19 @@ Index(
 )
 
 
+class ScoreCount(Base):
+    """How many listed advocates hold each score on each board, kept beside the totals: a
+    rank is the sum over the scores above (a few thousand rows at most), not a count of
+    every advocate ahead."""
+
+    __tablename__ = "score_counts"
+    __table_args__ = (CheckConstraint("advocates >= 0", name="advocates_not_negative"),)
+
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    points: Mapped[int] = mapped_column(primary_key=True)
+    advocates: Mapped[int] = mapped_column(default=0)
+
+
 class FeedKind(StrEnum):
     COMPLETION = "completion"
     LEVEL = "level"

@@ -120,7 +120,7 @@ def points_reconcile():
     totals against the ledger's sums per period, and the counters kept beside their rows
     (thank-yous by day, who is in the program); exit 1 on any difference."""
     from challenges.thanks import thanks_by_day_differences
-    from points.leaderboard import totals_differences
+    from points.leaderboard import score_count_differences, totals_differences
     from points.services import reconcile
     from portal.accounts.queries import in_program_differences
 
@@ -129,7 +129,11 @@ def points_reconcile():
         totals = totals_differences(session)
         advocates = session.scalar(text("SELECT count(*) FROM points_balances"))
         periods = session.scalar(text("SELECT count(*) FROM period_totals"))
-        counters = thanks_by_day_differences(session) + in_program_differences(session)
+        counters = (
+            thanks_by_day_differences(session)
+            + in_program_differences(session)
+            + score_count_differences(session)
+        )
     for difference in counters:
         click.echo(difference, err=True)
     for d in differences:

@@ -23,6 +23,7 @@ from points.models import (  # noqa: F401
     RedemptionEvent,
     Reward,
     RewardSettings,
+    ScoreCount,
 )
 from portal.accounts.models import (  # noqa: F401
     Account,

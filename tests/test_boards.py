@@ -6,14 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 
 from challenges.models import AdvocateGroup, group_members
-from points.models import PeriodTotal
 from points.program import game_settings
-from tests.factories import client_for, login
+from portal.db import utcnow
+from tests.factories import book_at, client_for, login
 
 MY_ROW = re.compile(rb'data-testid="my-row">\s*<td class="fw-semibold">#(\d+)</td>')
 
@@ -52,11 +52,7 @@ def program(make, session):
     make.points(me, 650)
     people["Me"] = me
     # Dev earned a lot in earlier months: first of all time, fourth this month
-    session.execute(
-        update(PeriodTotal)
-        .where(PeriodTotal.advocate_id == people["Dev"].id, PeriodTotal.period == "all")
-        .values(points=PeriodTotal.points + 5_000)
-    )
+    book_at(session, people["Dev"], 5_000, utcnow() - timedelta(days=120))
     session.commit()
     return people
 

@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 from challenges.badges import ensure_default_badges
 from challenges.models import Submission
 from points import redemptions as flow
-from points.leaderboard import current_periods, standing, top, totals_differences
+from points.leaderboard import (
+    current_periods,
+    score_count_differences,
+    standing,
+    top,
+    totals_differences,
+)
 from points.levels import ensure_default_levels
 from points.models import BadgeAward, Level, LevelReached, PeriodTotal, PointsBalance
 from points.services import reconcile
@@ -46,6 +52,7 @@ def approve_all(app, make, submissions):
 def books_agree(session) -> None:
     session.expire_all()
     assert totals_differences(session) == []
+    assert score_count_differences(session) == []
     assert reconcile(session) == []
 
 

@@ -28,6 +28,7 @@ from points import redemptions as flow
 from points.leaderboard import (
     current_periods,
     rebuild_totals,
+    score_count_differences,
     standing,
     top,
     totals_differences,
@@ -242,6 +243,7 @@ def test_random_game_sequences_keep_totals_levels_and_boards_true(session, make,
 
         session.expire_all()
         assert totals_differences(session) == []
+        assert score_count_differences(session) == []
         assert reconcile(session) == []
         levels = all_levels(session)
         for advocate in advocates:

@@ -1,6 +1,6 @@
 """the game: program style and time zone, levels (the defaults, and who has reached them),
 badges (one per rule), period totals for leaderboards backfilled from the ledger on the UTC
-calendar, the activity feed, expiry reminders, starter challenges and cover images
+calendar (and how many advocates hold each score), the activity feed, expiry reminders, starter challenges and cover images
 
 Revision ID: 0005
 Revises: 0004
@@ -228,6 +228,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("advocate_id", "period", name=op.f("pk_period_totals")),
     )
     _backfill_period_totals()
+    op.create_table(
+        "score_counts",
+        sa.Column("period", sa.String(length=10), nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("advocates", sa.Integer(), nullable=False),
+        sa.CheckConstraint("advocates >= 0", name=op.f("ck_score_counts_advocates_not_negative")),
+        sa.PrimaryKeyConstraint("period", "points", name=op.f("pk_score_counts")),
+    )
+    op.execute(
+        "INSERT INTO score_counts (period, points, advocates) SELECT period, points, count(*) "
+        "FROM period_totals WHERE listed AND points > 0 GROUP BY period, points"
+    )
     op.create_index(
         "ix_period_totals_rank",
         "period_totals",
@@ -286,6 +298,7 @@ def downgrade() -> None:
         postgresql_where=sa.text("listed"),
         sqlite_where=sa.text("listed"),
     )
+    op.drop_table("score_counts")
     op.drop_table("period_totals")
     op.drop_index("ix_feed_events_created", table_name="feed_events")
     op.drop_index(op.f("ix_feed_events_advocate_id"), table_name="feed_events")

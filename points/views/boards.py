@@ -8,6 +8,7 @@ import calendar
 import csv
 import io
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -24,7 +25,7 @@ from sqlalchemy import and_
 from challenges.models import AdvocateGroup
 from challenges.queries import group_choices, group_reach, groups_reaching, segments_in_use
 from points import leaderboard
-from points.program import game_settings
+from points.program import game_settings, zone
 from points.queries import _cell  # text a spreadsheet never runs as a formula
 from portal.accounts.models import Role, User
 from portal.db import get_session
@@ -59,6 +60,13 @@ def _advocates_in_the_program():
 def game():
     """How the program plays (read once per request, only by the pages that ask)."""
     return game_settings(get_session())
+
+
+@bp.app_template_filter("program_time")
+def program_time(moment: datetime) -> str:
+    """A moment on the program's clock, with its zone ("1 Dec 2026, 09:30 PST")."""
+    local = moment.astimezone(zone(game().time_zone))
+    return f"{local:%-d %b %Y, %H:%M} {local.tzname()}"
 
 
 # --- what a board shows ------------------------------------------------------------------

@@ -432,7 +432,7 @@ def test_manager_filters_the_staff_board_and_downloads_it(
             re.compile(
                 rf"^\s*#{rank}\s*{re.escape(name)}\s*{re.escape(made[name].email)}\s*"
                 rf"{people[name][0].name}\s*{people[name][0].segment}\s*"
-                rf"{people[name][1]:,}\s*\d{{1,2}} \w{{3}} \d{{4}}, \d\d:\d\d\s*$"
+                rf"{people[name][1]:,}\s*\d{{1,2}} \w{{3}} \d{{4}}, \d\d:\d\d \w+\s*$"
             )
             for rank, name in enumerate(names, 1)
         ]
