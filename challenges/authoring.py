@@ -102,6 +102,13 @@ def _apply(session: Session, challenge: Challenge, fields: ChallengeFields) -> N
         raise DomainError("The end must come after the start.", "ends_at")
     if fields.limit_kind == LimitKind.TIMES and fields.limit_count < 1:
         raise DomainError("Allow at least one completion.", "limit_count")
+    if fields.starter and (fields.group_ids or fields.ends_at is not None or fields.cap):
+        # every new advocate must be able to finish the path (and earn its badge)
+        raise DomainError(
+            "A starter challenge is for every advocate and always open: no groups, no end "
+            "date and no cap on places.",
+            "starter",
+        )
     groups = []
     if fields.group_ids:
         groups = list(

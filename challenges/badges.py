@@ -19,7 +19,7 @@ from points.badges import AlreadyEarned, give_badge, held_badge_ids
 from points.models import Badge, BadgeAward, FeedEvent, FeedKind
 from portal.accounts.models import ConsentRecord, Role, User
 from portal.accounts.services import record_audit
-from portal.db import utcnow
+from portal.db import refuse_duplicates, utcnow
 from portal.errors import DomainError, NotFound
 
 APPROVAL, VISIT = "approval", "visit"
@@ -312,7 +312,8 @@ def save_badge(
         raise DomainError("A badge keeps its rule; add a new badge for another rule.", "rule")
     badge.name, badge.description = name, fields.description.strip()
     badge.threshold, badge.enabled = threshold, fields.enabled
-    session.flush()
+    with refuse_duplicates(session, DomainError("Another badge has just taken that name.", "name")):
+        session.flush()
     record_audit(
         session,
         admin,

@@ -200,7 +200,8 @@ class ChallengeForm(PlainTextForm):
     starter = BooleanField(
         "Part of the first-visit path (starter challenge)",
         description="New advocates see the starter challenges as a short path on their first "
-        "visits; finishing them all earns the path's badge.",
+        "visits; finishing them all earns the path's badge. A starter is for every advocate "
+        "and always open: no groups, no end date, no cap.",
     )
     cover = FileField(
         "Cover image",

@@ -63,7 +63,9 @@ def add_to_totals(session: Session, advocate: User, amount: int, when: datetime)
             period=period,
             points=amount,
             reached_at=when,
-            listed=is_listed(advocate),
+            # from the users row as committed now, not the caller's copy: a "hide me" saved
+            # while this award waited for the balance lock is already there
+            listed=_listed_now(advocate.id),
         )
         points, listed = session.execute(
             statement.on_conflict_do_update(
@@ -82,6 +84,21 @@ def add_to_totals(session: Session, advocate: User, amount: int, when: datetime)
         if listed:
             moves += [(period, points - amount, -1), (period, points, +1)]
     _count_scores(session.connection(), moves)
+
+
+def _listed_now(advocate_id: int):
+    return (
+        select(
+            and_(
+                User.role == Role.ADVOCATE,
+                User.active,
+                User.in_program,
+                User.hide_from_leaderboard.is_(False),
+            )
+        )
+        .where(User.id == advocate_id)
+        .scalar_subquery()
+    )
 
 
 def _count_scores(connection, moves: list[tuple[str, int, int]]) -> None:

@@ -169,7 +169,10 @@ def save_level(
     else:
         what = f"Changed the level “{level.name}” to “{name}” at {threshold:,} points"
         level.name, level.threshold, level.perk = name, threshold, perk.strip()
-    session.flush()
+    # a colleague saving the same name or threshold at the same moment
+    taken = DomainError("Another level has just taken that name or threshold.", "name")
+    with refuse_duplicates(session, taken):
+        session.flush()
     _forget(session)
     added = relevel(session)
     record_audit(session, admin, "level.save", None, what, relevelled=added)

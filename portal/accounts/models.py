@@ -213,6 +213,11 @@ class User(Base):
         return self.in_program
 
     @property
+    def public_name(self) -> str:
+        """The name other advocates see: never the email address."""
+        return self.name or f"Advocate #{self.id}"
+
+    @property
     def display_name(self) -> str:
         return self.name or self.email
 

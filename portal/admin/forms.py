@@ -160,7 +160,8 @@ class GameSettingsForm(FlaskForm):
     show_points = BooleanField(
         "Show point totals to advocates",
         description="An incentivized program shows points, balances and levels' thresholds; "
-        "a rewarded one thanks advocates without a running score.",
+        "switched off, the hub home, the leaderboard and profiles show no running score (levels "
+        "by name only). The rewards page still shows what an advocate can spend.",
     )
     time_zone = SelectField(
         "Program time zone",
@@ -174,8 +175,9 @@ class GameSettingsForm(FlaskForm):
         "Months after the advocate's last activity",
         default=12,
         validators=[Optional(), NumberRange(1, 120, "From 1 to 120 months.")],
-        description="Many programs use 12. Advocates are emailed a reminder 30 days before "
-        "their points expire; points held for a redemption never expire.",
+        description="Many programs use 12. Members are emailed a reminder at least 30 days "
+        "before their points expire, and keep them until the date it gives; points held for "
+        "a redemption never expire.",
     )
     earn_cap = IntegerField(
         "Most points one advocate can earn",
