@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from challenges.authoring import ChallengeFields, create_challenge
+from challenges.authoring import ChallengeFields, create_challenge, set_cover_image
 from challenges.badges import Manual, ensure_default_badges, give_manual_badge
 from challenges.models import AdvocateGroup
 from points.leaderboard import score_count_differences
@@ -20,7 +20,8 @@ from points.program import game_settings
 from portal.accounts.models import User
 from portal.db import utcnow
 from portal.errors import DomainError
-from tests.factories import book_at, client_for
+from portal.uploads import Upload
+from tests.factories import PNG, SETTINGS, book_at, client_for
 
 
 @pytest.fixture
@@ -106,3 +107,17 @@ def test_a_level_name_taken_at_the_same_moment_is_a_clear_refusal(make, session,
         save_level(session, admin, "Ambassador", 6_000, "")
     assert refused.value.field == "name"
     assert "just taken" in refused.value.message
+
+
+def test_a_cover_is_served_only_to_advocates_the_challenge_is_for(make, session, game, app):
+    emea = make.account("Initech", region="EMEA")
+    inside, outside = make.advocate(account=emea), make.advocate()
+    group = AdvocateGroup(name="EMEA only", region="EMEA")
+    session.add(group)
+    session.commit()
+    challenge = make.challenge("survey", group_ids=[group.id])
+    set_cover_image(session, SETTINGS, challenge, Upload("cover.png", PNG))
+    session.commit()
+    path = f"/hub/challenges/{challenge.id}/cover"
+    assert client_for(app, inside.email).get(path).data == PNG
+    assert client_for(app, outside.email).get(path).status_code == 404

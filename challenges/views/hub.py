@@ -92,12 +92,17 @@ def challenge_cover(challenge_id: int):
     links carry the file's key (`?v=`), so it is cached a day and a new cover a new URL."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    session = get_session()
     try:
-        item = get_challenge(get_session(), challenge_id)
+        item = get_challenge(session, challenge_id)
     except NotFound:
         abort(404)
     staff = current_user.role in (Role.MANAGER, Role.ADMIN)
-    if not staff and (item.status == ChallengeStatus.DRAFT or not current_user.opted_in):
+    if not staff and (
+        item.status == ChallengeStatus.DRAFT
+        or not current_user.opted_in
+        or not queries.visible_to(session, current_user, item)  # aimed at other groups
+    ):
         abort(404)
     path = files.path_of(settings(), item.cover_image_key) if item.cover_image_key else None
     if path is None or not path.is_file():
