@@ -209,15 +209,39 @@ def _best_first():
     return (PeriodTotal.points.desc(), PeriodTotal.reached_at, PeriodTotal.advocate_id)
 
 
-def top(session: Session, period: str, limit: int = 10, offset: int = 0, among=None) -> list[Place]:
-    """The board's places `offset + 1` to `offset + limit`, with the advocates' accounts."""
-    rows = session.execute(
+def top(
+    session: Session,
+    period: str,
+    limit: int = 10,
+    offset: int = 0,
+    among=None,
+    after: Place | None = None,
+) -> list[Place]:
+    """The board's places `offset + 1` to `offset + limit`, with the advocates' accounts;
+    or, given `after`, the `limit` places that follow it (an export reads a whole board so,
+    in keyset pages: no place read twice or skipped however far down it goes)."""
+    statement = (
         select(PeriodTotal.advocate_id, PeriodTotal.points, PeriodTotal.reached_at)
         .where(_listed(period, among))
         .order_by(*_best_first())
         .limit(limit)
-        .offset(offset)
-    ).all()
+    )
+    if after is not None:
+        offset = after.rank
+        statement = statement.where(
+            PeriodTotal.points <= after.points,
+            or_(
+                PeriodTotal.points < after.points,
+                PeriodTotal.reached_at > after.reached_at,
+                and_(
+                    PeriodTotal.reached_at == after.reached_at,
+                    PeriodTotal.advocate_id > after.advocate.id,
+                ),
+            ),
+        )
+    else:
+        statement = statement.offset(offset)
+    rows = session.execute(statement).all()
     people = {
         user.id: user
         for user in session.scalars(

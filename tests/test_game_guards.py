@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from challenges.authoring import ChallengeFields, create_challenge, set_cover_image
 from challenges.badges import Manual, ensure_default_badges, give_manual_badge
 from challenges.models import AdvocateGroup
-from points.leaderboard import score_count_differences
+from points.leaderboard import current_periods, score_count_differences, top
 from points.levels import ensure_default_levels, save_level
 from points.models import Badge, PeriodTotal
 from points.program import game_settings
@@ -121,3 +121,35 @@ def test_a_cover_is_served_only_to_advocates_the_challenge_is_for(make, session,
     path = f"/hub/challenges/{challenge.id}/cover"
     assert client_for(app, inside.email).get(path).data == PNG
     assert client_for(app, outside.email).get(path).status_code == 404
+
+
+def test_a_board_read_in_keyset_pages_is_the_board(make, session, game):
+    """Ties included (same points: who got there first, then the id), page after page."""
+    people = make.many_advocates(23)
+    for n, person in enumerate(people):
+        make.points(person, 100 + (n % 5) * 10)  # five scores, ties on each
+    period = current_periods(session)["month"]
+    whole = top(session, period, limit=1_000)
+    chained, last = [], None
+    while True:
+        page = top(session, period, limit=4, after=last)
+        chained += page
+        if len(page) < 4:
+            break
+        last = page[-1]
+    assert [(p.rank, p.advocate.id) for p in chained] == [(p.rank, p.advocate.id) for p in whole]
+    assert len(whole) == 23
+
+
+def test_the_staff_csv_streams_every_place_once(make, session, game, app, monkeypatch):
+    from points.views import boards
+
+    monkeypatch.setattr(boards, "CSV_CHUNK", 3)
+    people = make.many_advocates(8)
+    for n, person in enumerate(people):
+        make.points(person, 50 * (1 + n % 3))
+    manager = make.manager()
+    lines = client_for(app, manager.email).get("/manage/leaderboard.csv").data.decode()
+    rows = lines.strip().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == [str(n) for n in range(1, 9)]
+    assert len({row.split(",")[2] for row in rows}) == 8  # every email once

@@ -230,9 +230,9 @@ def staff_board_csv():
 
     def rows():
         yield _csv_line(CSV_COLUMNS)
-        offset = 0
+        last = None
         while True:
-            places = leaderboard.top(session, period, CSV_CHUNK, offset, among)
+            places = leaderboard.top(session, period, CSV_CHUNK, among=among, after=last)
             for place in places:
                 account = place.advocate.account
                 yield _csv_line(
@@ -250,7 +250,7 @@ def staff_board_csv():
             session.commit()
             if len(places) < CSV_CHUNK:
                 return
-            offset += CSV_CHUNK
+            last = places[-1]
 
     name = f"leaderboard-{period}.csv"
     return Response(
