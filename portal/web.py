@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
+from portal import uploads
 from portal.accounts.models import Role, User
 from portal.accounts.services import find_user_by_email
+from portal.config import settings
 from portal.errors import DomainError
 from portal.ids import MAX_ROW_ID
 
@@ -89,3 +91,15 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def send_stored_image(key: str | None):
+    """An uploaded image (a cover, a level's or a badge's), kept a day by the browser only:
+    its links carry the key, so a new file gets a new URL."""
+    path = uploads.path_of(settings(), key) if key else None
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, max_age=86400, conditional=True)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from challenges import queries, services
@@ -18,7 +18,7 @@ from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
 from portal.pagination import PageRequest
-from portal.web import require_membership, require_roles, show_error
+from portal.web import require_membership, require_roles, send_stored_image, show_error
 
 bp = Blueprint("play", __name__, url_prefix="/hub")
 # covers are shown to staff too (the form, the preview): that route checks its own viewer
@@ -104,13 +104,7 @@ def challenge_cover(challenge_id: int):
         or not queries.visible_to(session, current_user, item)  # aimed at other groups
     ):
         abort(404)
-    path = files.path_of(settings(), item.cover_image_key) if item.cover_image_key else None
-    if path is None or not path.is_file():
-        abort(404)
-    response = send_file(path, max_age=86400, conditional=True)
-    response.cache_control.public = False
-    response.cache_control.private = True
-    return response
+    return send_stored_image(item.cover_image_key)
 
 
 @bp.get("/submissions")

@@ -323,21 +323,30 @@ def advocate(user_id: int, form: GiveBadgeForm | None = None):
     ), (422 if form is not None else 200)
 
 
+def give_badge_by_form(session, person: User) -> tuple[GiveBadgeForm, bool]:
+    """Give the manual badge the posted form names (the manager's and the admin's page
+    share it); True once it is committed and flashed, else the form carries the errors."""
+    form = badge_form(session, GiveBadgeForm())
+    if not form.validate_on_submit():
+        return form, False
+    try:
+        badge = give_manual_badge(
+            session, current_user, person, form.badge_id.data, form.reason.data
+        )
+    except DomainError as error:
+        session.rollback()
+        show_error(form, error)
+        return form, False
+    session.commit()
+    flash(f"Gave {person.display_name} the “{badge.name}” badge.", "success")
+    return form, True
+
+
 @bp.post("/advocates/<int:user_id>/badges")
 def give_badge(user_id: int):
     session = get_session()
     person = _advocate_or_404(session, user_id)
-    form = badge_form(session, GiveBadgeForm())
-    if form.validate_on_submit():
-        try:
-            badge = give_manual_badge(
-                session, current_user, person, form.badge_id.data, form.reason.data
-            )
-        except DomainError as error:
-            session.rollback()
-            show_error(form, error)
-        else:
-            session.commit()
-            flash(f"Gave {person.display_name} the “{badge.name}” badge.", "success")
-            return redirect(url_for("review.advocate", user_id=person.id))
+    form, given = give_badge_by_form(session, person)
+    if given:
+        return redirect(url_for("review.advocate", user_id=person.id))
     return advocate(person.id, form=form)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from challenges import badges as badge_rules
 from challenges.forms import GiveBadgeForm
-from challenges.views.review import badge_form, game_of
+from challenges.views.review import badge_form, game_of, give_badge_by_form
 from points import settings as game
 from points.badges import holders_count
 from points.levels import all_levels, delete_level, save_level
 from points.models import Badge, Level
 from points.program import game_settings
 from points.redemptions import flag_forbidden
-from portal import uploads
 from portal.accounts import queries
 from portal.accounts import services as accounts
 from portal.accounts.models import Account, GiftPolicy, Role, User
@@ -27,7 +26,7 @@ from portal.errors import DomainError
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
 from portal.uploads import Upload
-from portal.web import clean_query, require_roles, show_error
+from portal.web import clean_query, require_roles, send_stored_image, show_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # level and badge images are shown to everyone in the program: those routes check a login
@@ -259,19 +258,9 @@ def user_detail(
 def user_badge(user_id: int):
     session = get_session()
     user = _user_or_404(session, user_id)
-    form = badge_form(session, GiveBadgeForm())
-    if form.validate_on_submit():
-        try:
-            badge = badge_rules.give_manual_badge(
-                session, current_user, user, form.badge_id.data, form.reason.data
-            )
-        except DomainError as error:
-            session.rollback()
-            show_error(form, error)
-        else:
-            session.commit()
-            flash(f"Gave {user.display_name} the “{badge.name}” badge.", "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
+    form, given = give_badge_by_form(session, user)
+    if given:
+        return redirect(url_for("admin.user_detail", user_id=user.id))
     return user_detail(user.id, given=form), 422
 
 
@@ -384,13 +373,7 @@ def levels(level_id: int | None = None):
 def _send_image(row) -> object:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    path = uploads.path_of(settings(), row.image_key) if row and row.image_key else None
-    if path is None or not path.is_file():
-        abort(404)
-    response = send_file(path, max_age=86400, conditional=True)
-    response.cache_control.public = False
-    response.cache_control.private = True
-    return response
+    return send_stored_image(row.image_key if row else None)
 
 
 @bp.get("/levels/<int:level_id>/image")

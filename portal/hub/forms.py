@@ -63,8 +63,8 @@ def _one_of_the_choices(message: str):
 PERIODS = [("month", "This month"), ("quarter", "This quarter"), ("all", "All time")]
 
 
-class BoardForm(FlaskForm):
-    """Which leaderboard an advocate looks at (a GET form: nothing changes)."""
+class _BoardFilters(FlaskForm):
+    """A GET form over a leaderboard (nothing changes): which period it shows."""
 
     class Meta:
         csrf = False
@@ -76,6 +76,11 @@ class BoardForm(FlaskForm):
         validate_choice=False,
         validators=[_one_of_the_choices("Choose this month, this quarter or all time.")],
     )
+
+
+class BoardForm(_BoardFilters):
+    """Which leaderboard an advocate looks at."""
+
     scope = SelectField(
         "Board",
         default="overall",
@@ -84,20 +89,10 @@ class BoardForm(FlaskForm):
     )
 
 
-class StaffBoardForm(FlaskForm):
+class StaffBoardForm(_BoardFilters):
     """The staff leaderboard's filters; the choices come from the program's groups and the
     segments its accounts use."""
 
-    class Meta:
-        csrf = False
-
-    period = SelectField(
-        "Period",
-        choices=PERIODS,
-        default="month",
-        validate_choice=False,
-        validators=[_one_of_the_choices("Choose this month, this quarter or all time.")],
-    )
     group = SelectField(
         "Group",
         default="",
