@@ -6,7 +6,6 @@ those into WTForms fields, so a new type needs no new form.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -35,23 +34,10 @@ from wtforms.validators import (
 from challenges.models import Approval, LimitKind, Period
 from challenges.types import REGISTRY, Field, type_choices
 from portal.accounts.models import JobLevel
+from portal.forms import Form
 from portal.ids import parse_row_id, row_id
 
 MAX_BULK = 100  # two pages of the review queue
-NUL_MESSAGE = "Remove the control characters (such as NUL) from this text."
-
-
-class PlainTextForm(FlaskForm):
-    """A form whose text never holds a NUL byte (PostgreSQL refuses one in text, which
-    would be a 500): it is refused beside its field instead."""
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        for field in self:
-            if isinstance(field.data, str) and "\x00" in field.data:
-                field.errors = [*field.errors, NUL_MESSAGE]
-                valid = False
-        return valid
 
 
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -91,10 +77,10 @@ def _wtforms_field(spec: Field, for_config: bool = False):
     return StringField(**kwargs)
 
 
-def evidence_form(challenge, formdata=None) -> FlaskForm:
+def evidence_form(challenge, formdata=None) -> Form:
     """The form an advocate fills in to complete this challenge."""
 
-    class EvidenceForm(PlainTextForm):
+    class EvidenceForm(Form):
         pass
 
     for spec in challenge.kind.evidence_fields(challenge):
@@ -112,7 +98,7 @@ def _submit_label(type_key: str) -> str:
     }.get(type_key, "Submit")
 
 
-def evidence_data(form: FlaskForm) -> dict:
+def evidence_data(form: Form) -> dict:
     return {
         name: value
         for name, value in form.data.items()
@@ -124,7 +110,7 @@ def config_field_names(type_key: str) -> list[str]:
     return [spec.name for spec in REGISTRY[type_key].config_fields]
 
 
-class ChallengeForm(PlainTextForm):
+class ChallengeForm(Form):
     type = SelectField("Type", choices=type_choices())
     title = StringField(
         "Title", validators=[DataRequired("Give the challenge a title."), Length(max=200)]
@@ -216,7 +202,7 @@ for _kind in REGISTRY.values():
         setattr(ChallengeForm, _spec.name, _wtforms_field(_spec, for_config=True))
 
 
-class GiveBadgeForm(PlainTextForm):
+class GiveBadgeForm(Form):
     badge_id = SelectField("Badge", coerce=parse_row_id, validate_choice=False)
     reason = TextAreaField(
         "Reason",
@@ -234,14 +220,14 @@ class GiveBadgeForm(PlainTextForm):
             raise ValidationError("Choose a badge from the list.")
 
 
-class AttendanceForm(PlainTextForm):
+class AttendanceForm(Form):
     attendance_code = StringField(
         "Attendance code", validators=[DataRequired("Enter the attendance code.")]
     )
     submit = SubmitField("Confirm attendance")
 
 
-class ReviewForm(PlainTextForm):
+class ReviewForm(Form):
     reason = TextAreaField(
         "Note or reason",
         render_kw={"rows": 2},
@@ -267,7 +253,7 @@ class BulkReviewForm(ReviewForm):
             raise ValidationError(f"Decide at most {MAX_BULK} at once (two pages of the queue).")
 
 
-class QueueFilterForm(PlainTextForm):
+class QueueFilterForm(Form):
     class Meta:
         csrf = False
 
@@ -284,7 +270,7 @@ class QueueFilterForm(PlainTextForm):
     )
 
 
-class ThankYouForm(PlainTextForm):
+class ThankYouForm(Form):
     subject = StringField(
         "Subject", validators=[DataRequired("Give the email a subject."), Length(max=200)]
     )
@@ -296,7 +282,7 @@ class ThankYouForm(PlainTextForm):
     submit = SubmitField("Send thank-you")
 
 
-class MarkThankedForm(PlainTextForm):
+class MarkThankedForm(Form):
     note = StringField(
         "How you thanked them",
         validators=[DataRequired("Say how you thanked them."), Length(max=500)],
@@ -305,7 +291,7 @@ class MarkThankedForm(PlainTextForm):
     submit = SubmitField("Mark thanked")
 
 
-class LogActivityForm(PlainTextForm):
+class LogActivityForm(Form):
     advocate_email = EmailField(
         "Advocate's email",
         validators=[DataRequired("Enter the advocate's email."), Length(max=254)],
@@ -334,7 +320,7 @@ class LogActivityForm(PlainTextForm):
     submit = SubmitField("Log activity")
 
 
-class GroupForm(PlainTextForm):
+class GroupForm(Form):
     name = StringField("Name", validators=[DataRequired("Give the group a name."), Length(max=120)])
     description = StringField("Description", validators=[Length(max=500)])
     segment = StringField(
@@ -358,7 +344,7 @@ class GroupForm(PlainTextForm):
     submit = SubmitField("Save group")
 
 
-class ProgramSettingsForm(PlainTextForm):
+class ProgramSettingsForm(Form):
     high_effort_per_advocate = IntegerField(
         "Big asks per advocate", validators=[InputRequired(), NumberRange(1, 50)]
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -31,6 +30,7 @@ from wtforms.validators import (
 from points.models import RewardKind
 from portal.accounts.services import normalise_email
 from portal.errors import DomainError
+from portal.forms import Form
 from portal.ids import row_id
 
 LIMIT_PERIODS = [
@@ -46,7 +46,7 @@ def _finite(value):
     return None if isinstance(value, Decimal) and not value.is_finite() else value
 
 
-class RewardForm(FlaskForm):
+class RewardForm(Form):
     name = StringField(
         "Name", validators=[DataRequired("Give the reward a name."), Length(max=200)]
     )
@@ -99,7 +99,7 @@ class RewardForm(FlaskForm):
     submit = SubmitField("Save reward")
 
 
-class RedeemForm(FlaskForm):
+class RedeemForm(Form):
     # one key per form shown: a double click sends the same key, and books one redemption
     request_key = HiddenField(
         default=lambda: secrets.token_urlsafe(16), validators=[Length(max=64)]
@@ -113,7 +113,7 @@ class RedeemForm(FlaskForm):
     submit = SubmitField("Redeem")
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField("Reason", render_kw={"rows": 2}, validators=[Length(max=2000)])
     submit = SubmitField("Confirm")
 
@@ -139,12 +139,12 @@ class RefundForm(ReasonForm):
     )
 
 
-class FulfilForm(FlaskForm):
+class FulfilForm(Form):
     reference = StringField("Reference", validators=[Length(max=500)])
     submit = SubmitField("Mark fulfilled")
 
 
-class ConvertForm(FlaskForm):
+class ConvertForm(Form):
     charity_id = SelectField(
         "Donate to",
         coerce=row_id,
@@ -154,7 +154,7 @@ class ConvertForm(FlaskForm):
     submit = SubmitField("Convert to a donation")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         "CSV file",
         description="Columns: redemption_id, reference (a header line is fine), as in the export.",
@@ -163,7 +163,7 @@ class ImportForm(FlaskForm):
     submit = SubmitField("Import fulfilments")
 
 
-class AdjustForm(FlaskForm):
+class AdjustForm(Form):
     request_key = HiddenField(
         default=lambda: secrets.token_urlsafe(16), validators=[Length(max=64)]
     )
@@ -181,7 +181,7 @@ class AdjustForm(FlaskForm):
     submit = SubmitField("Adjust balance")
 
 
-class ThresholdForm(FlaskForm):
+class ThresholdForm(Form):
     auto_approve_below = IntegerField(
         "Approve automatically below (points)",
         validators=[InputRequired(), NumberRange(0, 10_000_000, "0 or more.")],
@@ -191,7 +191,7 @@ class ThresholdForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-class OfferForm(FlaskForm):
+class OfferForm(Form):
     advocate_email = EmailField(
         "Advocate's email",
         validators=[
@@ -217,7 +217,7 @@ class OfferForm(FlaskForm):
             raise ValidationError(error.message) from None
 
 
-class AcceptOfferForm(FlaskForm):
+class AcceptOfferForm(Form):
     shipping_address = TextAreaField(
         "Shipping address",
         render_kw={"rows": 4},
@@ -227,7 +227,7 @@ class AcceptOfferForm(FlaskForm):
     accept = SubmitField("Accept")
 
 
-class DeclineOfferForm(FlaskForm):
+class DeclineOfferForm(Form):
     employer_forbids = BooleanField("My employer does not allow me to accept gifts")
     note = StringField("Anything to add (optional)", validators=[Length(max=500)])
     decline = SubmitField("Decline")

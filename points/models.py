@@ -181,6 +181,8 @@ class Redemption(Base):
             postgresql_where=text("flagged != '' AND status IN ('requested', 'approved')"),
             sqlite_where=text("flagged != '' AND status IN ('requested', 'approved')"),
         ),
+        # each queue oldest first by the time it entered its status (overdue ones first)
+        Index("ix_redemptions_status_age", "status", "updated_at", "id"),
         # the open queues' counts and money value, read from the index alone
         Index(
             "ix_redemptions_open",
@@ -300,6 +302,9 @@ class GameSettings(Base):
         CheckConstraint("expiry_months IS NULL OR expiry_months >= 1", name="expiry_positive"),
         CheckConstraint("earn_cap IS NULL OR earn_cap >= 1", name="earn_cap_positive"),
         CheckConstraint("earn_cap_period IN ('month', 'quarter')", name="earn_cap_period_known"),
+        CheckConstraint(
+            "approve_within_days >= 1 AND fulfil_within_days >= 1", name="age_limits_positive"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
@@ -309,6 +314,9 @@ class GameSettings(Base):
     expiry_months: Mapped[int | None]  # NULL: points never expire
     earn_cap: Mapped[int | None]  # NULL: no cap on points earned per period
     earn_cap_period: Mapped[str] = mapped_column(String(10), default="month")
+    # how long a redemption may wait on staff in each open status before it is overdue
+    approve_within_days: Mapped[int] = mapped_column(default=3, server_default="3")
+    fulfil_within_days: Mapped[int] = mapped_column(default=10, server_default="10")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

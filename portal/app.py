@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 from flask import Flask, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -13,6 +14,7 @@ from portal import config, db
 from portal.accounts.models import GiftPolicy, Role, User
 from portal.config import PROJECT_ROOT
 from portal.extensions import csrf, limiter, login_manager, mail
+from portal.inputs import refuse_control_characters_in_address
 from portal.markdown import render_markdown
 from portal.web import RowIdConverter, page_url
 
@@ -31,6 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     mail.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    app.before_request(refuse_control_characters_in_address)
 
     from challenges.views.authoring import bp as authoring_bp
     from challenges.views.hub import bp as play_bp
@@ -118,6 +121,11 @@ def _register_error_pages(app: Flask) -> None:
         413: ("Too large", "That upload is larger than we accept."),
         429: ("Slow down", "Too many attempts. Wait a minute, then try again."),
         500: ("Something went wrong", "We could not finish that. Nothing was changed; try again."),
+        503: (
+            "Back in a moment",
+            "The database is unavailable for a moment. Nothing was changed: "
+            "try again in a few seconds.",
+        ),
     }
 
     def render_error(code: int, detail: str | None = None):
@@ -136,17 +144,25 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code in messages:
-            return render_error(error.code)
+            # a bad request says what was wrong with it (e.g. a control character)
+            custom = error.code == 400 and error.description != type(error).description
+            return render_error(error.code, error.description if custom else None)
         return error
 
     @app.errorhandler(OperationalError)
-    def lost_a_race(error: OperationalError):
+    def database_trouble(error: OperationalError):
         # A deadlock or serialization failure (PostgreSQL) or a busy database (SQLite):
         # the transaction was rolled back whole, so the person can simply try again.
         db.get_session().rollback()
         sqlstate = getattr(error.orig, "sqlstate", None)
         if sqlstate in ("40001", "40P01") or "database is locked" in str(error.orig):
             return render_error(409)
+        lost_server = isinstance(error.orig, psycopg.OperationalError) and (
+            sqlstate is None or sqlstate.startswith(("08", "57P"))
+        )
+        if error.connection_invalidated or lost_server:
+            # the server went away (a restart, a failover): the pool reconnects on next use
+            return render_error(503)
         raise error
 
     @app.errorhandler(500)

@@ -6,7 +6,6 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
 from portal import uploads
@@ -14,6 +13,7 @@ from portal.accounts.models import Role, User
 from portal.accounts.services import find_user_by_email
 from portal.config import settings
 from portal.errors import DomainError
+from portal.forms import Form
 from portal.ids import MAX_ROW_ID
 
 
@@ -58,7 +58,7 @@ def advocate_named_in(session, field) -> User | None:
     return advocate
 
 
-def show_error(form: FlaskForm | None, error: DomainError) -> None:
+def show_error(form: Form | None, error: DomainError) -> None:
     """Put the message beside its field when the form has it, else flash it."""
     if form is not None and error.field and error.field in form:
         form[error.field].errors = [*form[error.field].errors, error.message]

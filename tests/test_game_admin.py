@@ -289,7 +289,7 @@ def test_game_settings_refuse_bad_input_beside_the_field(app, make, session):
     admin = client_for(app, make.admin().email)
     cases = [
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Choose a time zone from the list."),
-        ({"time_zone": "UTC\x00"}, "time_zone", "Choose a time zone from the list."),
+        ({"time_zone": "UTC\x00"}, "time_zone", "Remove the control characters"),
         ({"expires": "y", "expiry_months": ""}, "expiry_months", "Give the months"),
         ({"expires": "y", "expiry_months": "0"}, "expiry_months", "From 1 to 120 months."),
         ({"expires": "y", "expiry_months": "121"}, "expiry_months", "From 1 to 120 months."),

@@ -6,7 +6,17 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, false, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, utcnow
@@ -79,7 +89,9 @@ class Account(Base):
     industry: Mapped[str] = mapped_column(String(100), default="")
     segment: Mapped[str] = mapped_column(String(50), default="")
     region: Mapped[str] = mapped_column(String(50), default="")
-    arr: Mapped[int | None] = mapped_column(comment="annual recurring revenue, whole dollars")
+    arr: Mapped[int | None] = mapped_column(
+        BigInteger, comment="annual recurring revenue, whole dollars"
+    )
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
     )
@@ -304,7 +316,10 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     # what happened to one user or account, newest first (their admin page)
-    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_events_target", "target_type", "target_id", "id"),
+        Index("ix_audit_events_actor", "actor_id", "id"),  # one person's actions, newest first
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -14,12 +13,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    ValidationError,
 )
 
 from challenges.badges import RULES
 from points.program import time_zones
 from portal.accounts.models import GiftPolicy, Role
+from portal.forms import Form
 from portal.ids import row_id
 
 SEGMENTS = ["Enterprise", "Mid-market", "SMB"]
@@ -30,7 +29,7 @@ def _optional_int(value):
     return row_id(value) if value not in (None, "", "None") else None
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     name = StringField(
         "Name", validators=[DataRequired("Give the account a name."), Length(max=200)]
     )
@@ -48,7 +47,7 @@ class AccountForm(FlaskForm):
     owner_id = SelectField("Relationship owner", coerce=_optional_int, validators=[Optional()])
 
 
-class GiftPolicyForm(FlaskForm):
+class GiftPolicyForm(Form):
     policy = SelectField("New gift policy", choices=[(p.value, p.label) for p in GiftPolicy])
     reason = TextAreaField(
         "Reason",
@@ -59,11 +58,11 @@ class GiftPolicyForm(FlaskForm):
     )
 
 
-class DismissRequestForm(FlaskForm):
+class DismissRequestForm(Form):
     note = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
-class InviteUserForm(FlaskForm):
+class InviteUserForm(Form):
     email = EmailField(
         "Email", validators=[DataRequired("Enter an email address."), Length(max=254)]
     )
@@ -76,7 +75,7 @@ class InviteUserForm(FlaskForm):
     )
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(
         "Role", choices=[(r.value, r.label) for r in Role], validators=[InputRequired()]
     )
@@ -85,27 +84,21 @@ class RoleForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button-only form: CSRF protection for one-click actions."""
 
 
 # --- the game ---------------------------------------------------------------------------
 
 
-def plain_text(form, field) -> None:
-    """Text a person typed: no NUL or other control characters (line breaks are fine)."""
-    if any(not ch.isprintable() and ch not in "\n\r\t" for ch in field.data or ""):
-        raise ValidationError("Remove the control characters (such as NUL) from this text.")
-
-
 IMAGE_HELP = "Optional. PNG, JPEG, GIF or WebP."
 IMAGES = {"accept": "image/png,image/jpeg,image/gif,image/webp"}
 
 
-class LevelForm(FlaskForm):
+class LevelForm(Form):
     name = StringField(
         "Name",
-        validators=[DataRequired("Give the level a name."), Length(max=60), plain_text],
+        validators=[DataRequired("Give the level a name."), Length(max=60)],
     )
     threshold = IntegerField(
         "Lifetime points needed",
@@ -118,7 +111,7 @@ class LevelForm(FlaskForm):
     )
     perk = StringField(
         "Perk",
-        validators=[Length(max=200), plain_text],
+        validators=[Length(max=200)],
         description="One short line advocates see, e.g. 'A seat in quarterly product "
         "feedback sessions'.",
     )
@@ -126,7 +119,7 @@ class LevelForm(FlaskForm):
     remove_image = BooleanField("Remove the current image")
 
 
-class BadgeForm(FlaskForm):
+class BadgeForm(Form):
     rule = SelectField(
         "Awarded for",
         choices=[(rule.key, rule.label) for rule in RULES.values()],
@@ -134,11 +127,11 @@ class BadgeForm(FlaskForm):
     )
     name = StringField(
         "Name",
-        validators=[DataRequired("Give the badge a name."), Length(max=60), plain_text],
+        validators=[DataRequired("Give the badge a name."), Length(max=60)],
     )
     description = StringField(
         "Description",
-        validators=[Length(max=300), plain_text],
+        validators=[Length(max=300)],
         description="What the advocate did to earn it; they see it on their badges.",
     )
     threshold = IntegerField(
@@ -151,7 +144,7 @@ class BadgeForm(FlaskForm):
     remove_image = BooleanField("Remove the current image")
 
 
-class GameSettingsForm(FlaskForm):
+class GameSettingsForm(Form):
     show_leaderboards = BooleanField(
         "Show leaderboards to advocates",
         description="An incentivized program shows its boards; a rewarded one switches them "

@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.accounts.models import JobLevel
+from portal.forms import Form
 
 
-class JoinForm(FlaskForm):
+class JoinForm(Form):
     consent = BooleanField(
         "I want to join the customer hub. I agree to the program terms, and know I can leave "
         "at any time.",
@@ -13,14 +13,14 @@ class JoinForm(FlaskForm):
     )
 
 
-class LeaveForm(FlaskForm):
+class LeaveForm(Form):
     confirm = BooleanField(
         "Yes, I want to leave the program",
         validators=[DataRequired("Tick the box to confirm you want to leave.")],
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     name = StringField("Name", validators=[DataRequired("Tell us your name."), Length(max=120)])
     title = StringField("Job title", validators=[Optional(), Length(max=120)])
     job_level = SelectField(
@@ -63,7 +63,7 @@ def _one_of_the_choices(message: str):
 PERIODS = [("month", "This month"), ("quarter", "This quarter"), ("all", "All time")]
 
 
-class _BoardFilters(FlaskForm):
+class _BoardFilters(Form):
     """A GET form over a leaderboard (nothing changes): which period it shows."""
 
     class Meta:

@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from portal.forms import Form
 from portal.ids import row_id
 
 
-class BulkInviteForm(FlaskForm):
+class BulkInviteForm(Form):
     account_id = SelectField(
         "Account", coerce=row_id, validators=[InputRequired("Choose the advocates' account.")]
     )
