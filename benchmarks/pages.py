@@ -20,9 +20,10 @@ then every page side by side with its targets:
 A page that answers anything but 200, or not within 30 s, is marked ERROR, not reported
 as fast; one that fails its check (a 404, a redirect to /login, another title) is marked
 ERROR and not measured, and the other pages still are. Then the redemption benchmark
-(benchmarks/redemptions.py) runs. Every database is dropped at the end, also on failure
-or Ctrl-C. The exit status is 1 when a page or the redemption benchmark failed; a missed
-target is reported, not an error.
+(benchmarks/redemptions.py) runs, and last the mixed load of real user flows on one
+server and on two (benchmarks/load.py). Every database is dropped at the end, also on
+failure or Ctrl-C. The exit status is 1 when a page, the redemption benchmark or the
+mixed load failed; a missed target is reported, not an error.
 
 Environment (all optional):
   BENCH_DATABASE_URL  a PostgreSQL server, or a database on it used to create and drop
@@ -34,7 +35,8 @@ Environment (all optional):
                       to the redemption benchmark as its measured seconds
   BENCH_KEEP=1        keep the databases afterwards (their names are printed)
   BENCH_RANK_RUNS     calls of standing() per board for "my rank" (default 300)
-The redemption benchmark's own variables (BENCH_CLIENTS, BENCH_ADVOCATES, ...) pass through.
+The redemption benchmark's own variables (BENCH_CLIENTS, BENCH_ADVOCATES, ...) pass through,
+and so do the mixed load's (BENCH_LOAD_SECONDS, BENCH_LOAD_CLIENTS, ...).
 """
 
 from __future__ import annotations
@@ -274,12 +276,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(url: str, log: Path) -> Iterator[str]:
-    """gunicorn with 2 workers on a free port, until the block ends. Yields its address."""
-    port = free_port()
+def serving(
+    url: str, log: Path, port: int | None = None, workers: int = 2, env: dict | None = None
+) -> Iterator[str]:
+    """gunicorn (2 workers on a free port unless told) until the block ends; `env` is the
+    server's whole environment (default: the bench's, with its own address as PUBLIC_URL).
+    Yields its address."""
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **SERVER_ENV, "DATABASE_URL": url, "PUBLIC_URL": base_url}
-    args = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    if env is None:
+        env = {**os.environ, **SERVER_ENV, "DATABASE_URL": url, "PUBLIC_URL": base_url}
+    args = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"]
     with log.open("wb") as output:
         server = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=output)  # noqa: S603
     try:
@@ -608,6 +615,13 @@ def run_redemptions(quick: bool) -> bool:
     return done.returncode == 0
 
 
+def run_load() -> bool:
+    """The mixed workload on one server and on two (benchmarks/load.py; BENCH_QUICK passes)."""
+    print("\n== mixed load (benchmarks/load.py)", flush=True)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.load"], cwd=PROJECT_ROOT, check=False)  # noqa: S603
+    return done.returncode == 0
+
+
 def main() -> int:
     quick = os.environ.get("BENCH_QUICK") == "1"
     sizes = QUICK_SIZES if quick else FULL_SIZES
@@ -623,7 +637,8 @@ def main() -> int:
         load = os.getloadavg()
     pages_ok = report(results, load)
     redemptions_ok = run_redemptions(quick)
-    return 0 if pages_ok and redemptions_ok else 1
+    load_ok = run_load()
+    return 0 if pages_ok and redemptions_ok and load_ok else 1
 
 
 if __name__ == "__main__":

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from points import redemptions as flow
-from points.models import LevelReached, Reward
+from points.models import LevelReached, Redemption, Reward
 from points.rewards import RewardFields, save_reward
 from portal.accounts.models import User
 from portal.accounts.services import find_user_by_email
 from portal.config import Settings
+from portal.db import utcnow
 from portal.mail.models import OutboxMessage
 
 REWARDS = [
@@ -85,14 +86,35 @@ def seed_rewards(session: Session, settings: Settings, admin: User, manager: Use
     if not (ana and ben and carla):
         return len(rewards)
 
-    hoodie = flow.redeem(
-        session,
-        settings,
-        ana,
-        rewards["Vouch hoodie"].id,
-        "demo-hoodie",
-        "Ana Ruiz\n200 Harbor Street\nBoston, MA 02110\nSize M",
-    )
+    # two wait past their age limits (3 days to decide, 10 to deliver): each leads its queue
+    now = utcnow()
+    first_message = next_message_id(session)
+    hoodie_at = now - timedelta(days=12, hours=2)
+    with dated_by(session, DemoClock(hoodie_at)):
+        hoodie = flow.redeem(
+            session,
+            settings,
+            ana,
+            rewards["Vouch hoodie"].id,
+            "demo-hoodie",
+            "Ana Ruiz\n200 Harbor Street\nBoston, MA 02110\nSize M",
+            now=hoodie_at,
+        )
+        session.flush()  # its history is written while the clock says so
+    code_club_at = now - timedelta(days=5, hours=3)
+    with dated_by(session, DemoClock(code_club_at)):
+        code_club = flow.redeem(
+            session,
+            settings,
+            carla,
+            rewards["Donate €10 to Code Club"].id,
+            "demo-code-club",
+            now=code_club_at,
+        )
+        session.flush()
+    # the approval under the threshold came with the request (a transition stamps the clock)
+    entered_status_at(session, hoodie, hoodie_at)
+    close_the_past(session, now - timedelta(days=1), first_message)
     card = flow.redeem(session, settings, ana, rewards["Amazon.com gift card, $25"].id, "demo-card")
     flow.fulfil_redemption(session, settings, admin, card.id, "AMZN-7Q4K-22XP-9LMT")
     donation = flow.redeem(
@@ -102,7 +124,6 @@ def seed_rewards(session: Session, settings: Settings, admin: User, manager: Use
     flow.redeem(
         session, settings, ben, rewards["Featured in our customer newsletter"].id, "demo-newsletter"
     )
-    flow.redeem(session, settings, carla, rewards["Donate €10 to Code Club"].id, "demo-code-club")
     flow.offer_gift(
         session,
         settings,
@@ -111,8 +132,18 @@ def seed_rewards(session: Session, settings: Settings, admin: User, manager: Use
         rewards["Amazon.com gift card, $25"].id,
         "Thank you for hosting the advisory board, Ana!",
     )
-    assert hoodie.status == "approved"
+    assert hoodie.status == "approved" and code_club.status == "requested"
     return len(rewards)
+
+
+def entered_status_at(session: Session, redemption: Redemption, when: datetime) -> None:
+    session.execute(
+        update(Redemption)
+        .where(Redemption.id == redemption.id)
+        .values(updated_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(redemption)
 
 
 # --- the game's history: rows the services write, dated when the demo says they happened ----

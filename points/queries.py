@@ -6,7 +6,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -23,6 +23,7 @@ from points.models import (
     Reward,
     RewardKind,
 )
+from points.program import game_settings, zone
 from points.rewards import allowed_kinds, unavailable
 from portal.accounts.models import User
 from portal.db import utcnow
@@ -78,19 +79,114 @@ def export_for(session: Session, advocate_id: int) -> list[dict]:
 
 def queue(session: Session, status: str, wanted: PageRequest) -> Page:
     """Redemptions in one status, or the open ones flagged by a policy change, oldest first,
-    a page at a time by (created_at, id): acting on one page never makes the next skip any."""
+    a page at a time by key: acting on one page never makes the next skip any.
+
+    The open queues go by when each entered its status (updated_at, index
+    ix_redemptions_status_age), so those waiting past their age limit come first."""
     statement = select(Redemption).options(
         joinedload(Redemption.reward),
         joinedload(Redemption.advocate),
         joinedload(Redemption.account),
     )
+    keys = (Redemption.created_at, Redemption.id)
     if status == "flagged":
         statement = statement.where(Redemption.status.in_(OPEN), Redemption.flagged != "")
     else:
         statement = statement.where(Redemption.status == status)
-    return paginate_by_key(
-        session, statement, (Redemption.created_at, Redemption.id), wanted, count=False
+        if status in OPEN:
+            keys = (Redemption.updated_at, Redemption.id)
+    return paginate_by_key(session, statement, keys, wanted, count=False)
+
+
+# --- how long a redemption may wait on staff --------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgeLimits:
+    """How long a redemption may wait in each open status (the program's settings)."""
+
+    approve_within: timedelta
+    fulfil_within: timedelta
+
+    @classmethod
+    def of(cls, session: Session) -> AgeLimits:
+        row = game_settings(session)
+        return cls(timedelta(days=row.approve_within_days), timedelta(days=row.fulfil_within_days))
+
+    def limit(self, status: str) -> timedelta | None:
+        return {
+            RedemptionStatus.REQUESTED: self.approve_within,
+            RedemptionStatus.APPROVED: self.fulfil_within,
+        }.get(status)
+
+    def due(self, redemption: Redemption) -> datetime | None:
+        """When its current status should be over (updated_at is when it entered it)."""
+        limit = self.limit(redemption.status)
+        return redemption.updated_at + limit if limit is not None else None
+
+    def overdue_by(self, redemption: Redemption, now: datetime) -> timedelta | None:
+        due = self.due(redemption)
+        return now - due if due is not None and now > due else None
+
+
+def overdue_text(late: timedelta) -> str:
+    """ "2 days overdue", or the hours while it is less than a day."""
+    if late.days >= 1:
+        return f"{late.days} day{'s' if late.days > 1 else ''} overdue"
+    hours = max(late.seconds // 3600, 1)
+    return f"{hours} hour{'s' if hours > 1 else ''} overdue"
+
+
+def overdue_counts(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """How many requested and approved redemptions are past their age limit: two ranges of
+    ix_redemptions_status_age (status, then entered before the limit), nothing else read."""
+    now = now or utcnow()
+    limits = AgeLimits.of(session)
+    late_requested = (Redemption.status == RedemptionStatus.REQUESTED) & (
+        Redemption.updated_at < now - limits.approve_within
     )
+    late_approved = (Redemption.status == RedemptionStatus.APPROVED) & (
+        Redemption.updated_at < now - limits.fulfil_within
+    )
+    requested, approved = session.execute(
+        select(func.count().filter(late_requested), func.count().filter(late_approved)).where(
+            or_(late_requested, late_approved)
+        )
+    ).one()
+    return {"requested": requested, "approved": approved}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What an advocate is told to expect of an open redemption, in the program's days."""
+
+    decide_by: date | None  # requested: the day a decision is due
+    deliver_by: date | None  # the day delivery is due (counted from the decision's due day)
+    late: bool  # the current step is past its day
+
+
+def expectations(
+    session: Session, redemptions: list[Redemption], now: datetime | None = None
+) -> dict[int, Expectation]:
+    """For each open redemption shown, the days to expect a decision and delivery by."""
+    now = now or utcnow()
+    limits = AgeLimits.of(session)
+    tz = zone(game_settings(session).time_zone)
+    found = {}
+    for redemption in redemptions:
+        due = limits.due(redemption)
+        if due is None:
+            continue
+        if redemption.status == RedemptionStatus.REQUESTED:
+            decide_by, deliver_by = due, max(due, now) + limits.fulfil_within
+        else:
+            decide_by, deliver_by = None, due
+        found[redemption.id] = Expectation(
+            decide_by=decide_by.astimezone(tz).date() if decide_by else None,
+            deliver_by=deliver_by.astimezone(tz).date(),
+            late=now > due,
+        )
+    return found
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from portal.config import Settings
 from portal.db import get_or_refuse, refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, NotFound
 from portal.ids import parse_row_id
+from portal.inputs import CONTROL_MESSAGE, has_control_character
 from portal.mail.services import queue_email
 from portal.periods import period_key
 
@@ -479,6 +480,9 @@ def import_fulfilments(
             continue  # a header
         raw_id = row[0].strip().lstrip("#")
         reference = row[1].strip() if len(row) > 1 else ""
+        if any(has_control_character(cell) for cell in row):
+            results.append(ImportLine(number, raw_id[:20], CONTROL_MESSAGE))
+            continue
         if parse_row_id(raw_id) is None:
             results.append(ImportLine(number, raw_id, "not a redemption number"))
             continue

@@ -1,6 +1,7 @@
 """Changing how the program plays: its style (points and boards shown to advocates or
-not), the time zone its periods roll over in, point expiry and the earning cap; the
-images of levels and badges, and how many advocates are at each level (the admin's view)."""
+not), the time zone its periods roll over in, point expiry, the earning cap and how long a
+redemption may wait on staff; the images of levels and badges, and how many advocates are
+at each level (the admin's view)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ class GameChoices:
     expiry_months: int | None
     earn_cap: int | None
     earn_cap_period: str
+    # days a redemption may wait for a decision, then for delivery; None keeps the current
+    approve_within_days: int | None = None
+    fulfil_within_days: int | None = None
+
+
+AGE_LIMIT_DAYS = (1, 365)
 
 
 def update_game_settings(session: Session, admin: User, choices: GameChoices) -> GameSettings:
@@ -41,6 +48,11 @@ def update_game_settings(session: Session, admin: User, choices: GameChoices) ->
         raise DomainError("The cap is a number of points from 1 to 1,000,000,000.", "earn_cap")
     if choices.earn_cap_period not in ("month", "quarter"):
         raise DomainError("The cap is per month or per quarter.", "earn_cap_period")
+    low, high = AGE_LIMIT_DAYS
+    for name in ("approve_within_days", "fulfil_within_days"):
+        days = getattr(choices, name)
+        if days is not None and not low <= days <= high:
+            raise DomainError(f"From {low} to {high} days.", name)
     row = game_settings(session)
     zone_changed = row.time_zone != choices.time_zone
     row.time_zone = choices.time_zone
@@ -49,6 +61,10 @@ def update_game_settings(session: Session, admin: User, choices: GameChoices) ->
     row.expiry_months = choices.expiry_months
     row.earn_cap = choices.earn_cap
     row.earn_cap_period = choices.earn_cap_period
+    if choices.approve_within_days is not None:
+        row.approve_within_days = choices.approve_within_days
+    if choices.fulfil_within_days is not None:
+        row.fulfil_within_days = choices.fulfil_within_days
     row.updated_at = utcnow()
     if zone_changed:
         session.flush()
@@ -59,10 +75,14 @@ def update_game_settings(session: Session, admin: User, choices: GameChoices) ->
         "program.game",
         None,
         f"Program style: leaderboards {'on' if row.show_leaderboards else 'off'}, points "
-        f"{'shown' if row.show_points else 'hidden'}; time zone {row.time_zone}",
+        f"{'shown' if row.show_points else 'hidden'}; time zone {row.time_zone}; "
+        f"redemptions approved within {row.approve_within_days} days, delivered within "
+        f"{row.fulfil_within_days}",
         expiry_months=row.expiry_months,
         earn_cap=row.earn_cap,
         earn_cap_period=row.earn_cap_period,
+        approve_within_days=row.approve_within_days,
+        fulfil_within_days=row.fulfil_within_days,
     )
     return row
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import psycopg
-from flask import Flask, jsonify, redirect, render_template, url_for
+from flask import Flask, g, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config, db
 from portal.accounts.models import GiftPolicy, Role, User
 from portal.config import PROJECT_ROOT
-from portal.extensions import csrf, limiter, login_manager, mail
+from portal.extensions import csrf, limiter, login_manager, mail, when_to_retry
 from portal.inputs import refuse_control_characters_in_address
 from portal.markdown import render_markdown
+from portal.security import init_security
 from portal.web import RowIdConverter, page_url
 
 
@@ -27,12 +31,16 @@ def create_app(overrides: dict | None = None) -> Flask:
         instance_path=str(PROJECT_ROOT / "instance"),
     )
     config.load(app, overrides)
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # behind a load balancer: the client's own address (per-address rate limits) and scheme
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.url_map.converters["int"] = RowIdConverter
     db.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    init_security(app)
     app.before_request(refuse_control_characters_in_address)
 
     from challenges.views.authoring import bp as authoring_bp
@@ -143,6 +151,8 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 429:  # says when the limit reached lets them try again
+            return render_error(429, when_to_retry())
         if error.code in messages:
             # a bad request says what was wrong with it (e.g. a control character)
             custom = error.code == 400 and error.description != type(error).description
@@ -153,7 +163,8 @@ def _register_error_pages(app: Flask) -> None:
     def database_trouble(error: OperationalError):
         # A deadlock or serialization failure (PostgreSQL) or a busy database (SQLite):
         # the transaction was rolled back whole, so the person can simply try again.
-        db.get_session().rollback()
+        with suppress(SQLAlchemyError):  # a connection already lost has nothing to roll back
+            db.get_session().rollback()
         sqlstate = getattr(error.orig, "sqlstate", None)
         if sqlstate in ("40001", "40P01") or "database is locked" in str(error.orig):
             return render_error(409)
@@ -161,11 +172,17 @@ def _register_error_pages(app: Flask) -> None:
             sqlstate is None or sqlstate.startswith(("08", "57P"))
         )
         if error.connection_invalidated or lost_server:
-            # the server went away (a restart, a failover): the pool reconnects on next use
+            # the server went away (a restart, a failover): the pool reconnects on next use.
+            # The page is drawn for a visitor: asking who is logged in would fail again.
+            g._login_user = login_manager.anonymous_user()
             return render_error(503)
         raise error
 
     @app.errorhandler(500)
     def server_error(error):
-        db.get_session().rollback()
-        return render_error(500)
+        try:
+            db.get_session().rollback()
+            return render_error(500)
+        except SQLAlchemyError:  # the database is lost too: draw the page for a visitor
+            g._login_user = login_manager.anonymous_user()
+            return render_error(500)

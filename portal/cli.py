@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import smtplib
 import sys
 import time
+from email.utils import parseaddr
 
 import click
 from alembic import command
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from flask_mail import Message
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from portal import db
 from portal.accounts.models import Role
@@ -17,7 +21,7 @@ from portal.accounts.services import create_user, find_account_by_name
 from portal.errors import DomainError
 from portal.extensions import mail
 from portal.mail.models import OutboxMessage
-from portal.mail.services import deliver_due, print_to_console
+from portal.mail.services import deliver_due, message_id, print_to_console
 from portal.migrate import alembic_config
 
 users_cli = AppGroup("users", help="Manage logins.")
@@ -62,7 +66,17 @@ def outbox_send(watch: bool, interval: float):
     sender = print_to_console if current_app.config["MAIL_CONSOLE"] else _send_with_flask_mail
     sessions = current_app.extensions["vouch.sessionmaker"]
     while True:
-        report = deliver_due(sessions, sender)
+        try:
+            report = deliver_due(sessions, sender)
+        except DBAPIError as error:
+            if not watch:
+                raise
+            # a database restart must not end the sender: what is queued stays queued
+            click.echo(
+                f"outbox: the database is unavailable ({type(error.orig).__name__})", err=True
+            )
+            time.sleep(interval)
+            continue
         if report.sent or report.failed or not watch:
             click.echo(f"outbox: {report.sent} sent, {report.failed} failed", err=True)
         if not watch:
@@ -70,10 +84,48 @@ def outbox_send(watch: bool, interval: float):
         time.sleep(interval)
 
 
+SMTP_TIMEOUT_SECONDS = 30  # a server that stops answering fails the attempt, not the sender
+
+
 def _send_with_flask_mail(message: OutboxMessage) -> None:
-    mail.send_message(
-        subject=message.subject, recipients=[message.to_email], body=message.body_text
-    )
+    """Hand one message to the SMTP server, under the outbox row's own Message-ID.
+
+    Once the server has accepted the message (its reply to DATA), a failure to say goodbye
+    (QUIT) is not a failed send: counting it as one would send the message again.
+    """
+    state = current_app.extensions["mail"]
+    email = Message(subject=message.subject, recipients=[message.to_email], body=message.body_text)
+    email.msgId = message_id(message, parseaddr(state.default_sender)[1].rpartition("@")[2])
+    connection = mail.connect()
+    connection.host = None if state.suppress else _open_smtp(state)
+    try:
+        connection.send(email)
+    finally:
+        _hang_up(connection.host)
+
+
+def _open_smtp(state) -> smtplib.SMTP:
+    """Flask-Mail's connection, with a timeout (its own waits for ever on a silent server)."""
+    opener = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+    host = opener(state.server, state.port, timeout=SMTP_TIMEOUT_SECONDS)
+    try:
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+    except BaseException:
+        host.close()
+        raise
+    return host
+
+
+def _hang_up(host: smtplib.SMTP | None) -> None:
+    if host is None:
+        return
+    try:
+        host.quit()
+    except (smtplib.SMTPException, OSError):  # the server went away after the message
+        host.close()
 
 
 @db_cli.command("upgrade")

@@ -39,6 +39,10 @@ def load(app: Flask, overrides: dict | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=env.get("SESSION_COOKIE_SECURE", "0") == "1",
         SESSION_PROTECTION="strong",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # browsers' CSP violation reports, per address (they only feed the log)
+        CSP_REPORT_LIMIT=env.get("CSP_REPORT_LIMIT", "60 per minute"),
         MAIL_SERVER=mail_server or "localhost",
         MAIL_PORT=int(env.get("MAIL_PORT", "25")),
         MAIL_USERNAME=env.get("MAIL_USERNAME"),
@@ -48,10 +52,25 @@ def load(app: Flask, overrides: dict | None) -> None:
         MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Vouch <hub@vouch.example>"),
         # With no SMTP server configured, `flask outbox send` prints mail to the console.
         MAIL_CONSOLE=not mail_server,
+        # Rate limits: redis://host:6379/N shares them between app servers (the prefix keeps
+        # two deployments on one Redis apart); while Redis is unreachable each server counts
+        # in memory, and it goes back to Redis when Redis answers again.
+        # how many proxies (load balancers) stand in front: their X-Forwarded-* are trusted
+        TRUSTED_PROXIES=int(env.get("TRUSTED_PROXIES", "0")),
         RATELIMIT_STORAGE_URI=env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        RATELIMIT_STORAGE_OPTIONS=rate_limit_storage_options(
+            env.get("RATELIMIT_KEY_PREFIX", "vouch")
+        ),
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_LIMIT_PER_IP=env.get("LOGIN_LIMIT_PER_IP", "30 per minute"),
         LOGIN_LIMIT_PER_ACCOUNT=env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
+        RESET_REQUEST_LIMIT_PER_IP=env.get("RESET_REQUEST_LIMIT_PER_IP", "20 per hour"),
+        RESET_REQUEST_LIMIT_PER_EMAIL=env.get("RESET_REQUEST_LIMIT_PER_EMAIL", "3 per hour"),
+        RESET_LIMIT_PER_IP=env.get("RESET_LIMIT_PER_IP", "10 per minute"),
+        INVITATION_LIMIT_PER_IP=env.get("INVITATION_LIMIT_PER_IP", "10 per minute"),
+        SUBMISSION_LIMIT_PER_USER=env.get("SUBMISSION_LIMIT_PER_USER", "20 per minute"),
+        REDEMPTION_LIMIT_PER_USER=env.get("REDEMPTION_LIMIT_PER_USER", "10 per minute"),
         WTF_CSRF_TIME_LIMIT=None,
         # evidence files are limited to MAX_UPLOAD_MB each (a field error says so); a request
         # beyond MAX_CONTENT_LENGTH is refused outright with the 413 page
@@ -61,6 +80,16 @@ def load(app: Flask, overrides: dict | None) -> None:
     )
     if overrides:
         app.config.update(overrides)
+    # https only (Secure cookies, HSTS, a redirect to https) follows SESSION_COOKIE_SECURE
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+
+
+def rate_limit_storage_options(key_prefix: str) -> dict:
+    """Options for the rate-limit store (the memory store ignores them). A prefix on the
+    store's keys, not Flask-Limiter's RATELIMIT_KEY_PREFIX, which keeps the first app's
+    value for every later app in a process; short timeouts so an unreachable Redis means
+    counting in memory, not requests that hang."""
+    return {"key_prefix": key_prefix, "socket_connect_timeout": 1, "socket_timeout": 1}
 
 
 def _instance_secret(instance: Path) -> str:

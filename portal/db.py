@@ -10,7 +10,7 @@ from typing import TypeVar
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -157,4 +157,7 @@ def get_session() -> Session:
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        try:
+            session.close()
+        except SQLAlchemyError:  # the server went away mid-transaction: drop its connection
+            session.invalidate()

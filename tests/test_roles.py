@@ -19,6 +19,7 @@ LOGIN = "login"  # a redirect to the login page
 MATRIX = {
     "index": {"anonymous": LOGIN, "advocate": 302, "manager": 302, "admin": 302},
     "healthz": dict.fromkeys(ROLES, 200),
+    "security.csp_report": dict.fromkeys(ROLES, 400),  # an empty body is no CSP report
     "auth.login": {"anonymous": 200, "advocate": 302, "manager": 302, "admin": 302},
     "auth.forgot_password": dict.fromkeys(ROLES, 200),
     "auth.reset_password": dict.fromkeys(ROLES, 400),  # with a made-up token
@@ -28,6 +29,7 @@ MATRIX = {
     "play.challenge_cover": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
     "admin.level_image": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
     "admin.badge_image": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    "admin.audit_csv": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
     "hub.join": {"anonymous": LOGIN, "advocate": 302, "manager": 403, "admin": 403},  # a member
     "hub.person": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
     # an advocate's board; staff are sent to theirs

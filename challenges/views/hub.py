@@ -17,6 +17,7 @@ from portal.accounts.models import Role
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
+from portal.extensions import limit_from_config, per_user
 from portal.pagination import PageRequest
 from portal.web import require_membership, require_roles, send_stored_image, show_error
 
@@ -44,6 +45,7 @@ def challenges():
 
 
 @bp.route("/challenges/<int:challenge_id>", methods=["GET", "POST"])
+@limit_from_config("SUBMISSION_LIMIT_PER_USER", key_func=per_user)
 def challenge(challenge_id: int):
     session = get_session()
     try:
@@ -144,7 +146,7 @@ def attendance(submission_id: int):
     session = get_session()
     form = AttendanceForm()
     if not form.validate_on_submit():
-        flash("Enter the attendance code.", "danger")
+        flash(" ".join(form.attendance_code.errors) or "Enter the attendance code.", "danger")
         return _back_to_submissions()
     try:
         services.confirm_attendance(

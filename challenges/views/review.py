@@ -108,7 +108,9 @@ def bulk():
     session = get_session()
     form = BulkReviewForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.submission_ids.errors) or "Select at least one submission.", "warning")
+        # the queue has no field beside which to say it: every refusal, in one message
+        said = [message for messages in form.errors.values() for message in messages]
+        flash(" ".join(said) or "Select at least one submission.", "warning")
         return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     decision = "reject" if form.reject.data else "approve"
     started = utcnow()

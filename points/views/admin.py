@@ -164,15 +164,19 @@ def redemptions():
     status = request.args.get("status", "requested")
     status = status if status in QUEUES else "requested"
     open_now = queries.open_redemptions(session)
+    now = datetime.now(UTC)
     return render_template(
         "points/admin_redemptions.html",
         status=status,
         queues=QUEUES,
         page=queries.queue(session, status, PageRequest.from_args(request.args)),
         counts=open_now.counts,
+        overdue=queries.overdue_counts(session, now),
+        limits=queries.AgeLimits.of(session),
+        overdue_text=queries.overdue_text,
         open_value=open_now.value_by_currency,
         liability=queries.liability(session),
-        now=datetime.now(UTC),
+        now=now,
         import_form=ImportForm(),
     )
 
@@ -312,7 +316,10 @@ def export_approved():
 def import_fulfilments():
     form = ImportForm()
     if not form.validate_on_submit():
-        abort(400)
+        for messages in form.errors.values():
+            for message in messages:
+                flash(message, "danger")
+        return redirect(url_for("fulfilment.redemptions", status="approved"))
     upload = form.file.data
     text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else ""
     text = text or form.text.data or ""

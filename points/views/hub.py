@@ -24,6 +24,7 @@ from portal.accounts.models import GiftPolicy, Role
 from portal.config import settings
 from portal.db import get_session, utcnow
 from portal.errors import DomainError, NotFound
+from portal.extensions import limit_from_config, per_user
 from portal.pagination import PageRequest
 from portal.web import require_membership, require_roles, show_error
 
@@ -48,6 +49,7 @@ def catalog():
 
 
 @bp.route("/rewards/<int:reward_id>", methods=["GET", "POST"])
+@limit_from_config("REDEMPTION_LIMIT_PER_USER", key_func=per_user)
 def reward(reward_id: int):
     session = get_session()
     try:
@@ -114,9 +116,11 @@ def _next_step(reward) -> str:
 @bp.get("/redemptions")
 def redemptions():
     session = get_session()
+    page = queries.redemptions_of(session, current_user.id, PageRequest.from_args(request.args))
     return render_template(
         "points/redemptions.html",
-        page=queries.redemptions_of(session, current_user.id, PageRequest.from_args(request.args)),
+        page=page,
+        expected=queries.expectations(session, page.items),
         balance=balance_of(session, current_user.id),
     )
 

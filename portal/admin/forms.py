@@ -1,8 +1,12 @@
+from datetime import date
+
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     IntegerField,
+    SearchField,
     SelectField,
     StringField,
     TextAreaField,
@@ -13,6 +17,8 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
+    ValidationError,
 )
 
 from challenges.badges import RULES
@@ -88,6 +94,57 @@ class ConfirmForm(Form):
     """A button-only form: CSRF protection for one-click actions."""
 
 
+# --- the audit log ----------------------------------------------------------------------
+
+DATE_HELP = "A day on the program's calendar, as YYYY-MM-DD."
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)  # any real event lies between
+
+
+def _a_real_day(form, field) -> None:
+    if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError("Give a day from the year 2000 to 2999.")
+
+
+class AuditFilterForm(Form):
+    """The audit log's filters, read from the query string (a GET form: no CSRF token).
+    Whether an email or an account exists is the view's look-up, shown beside the field."""
+
+    class Meta:
+        csrf = False
+
+    actor = SearchField(
+        "Who did it (email)",
+        validators=[Optional(), Length(max=254, message="An email is at most 254 characters.")],
+    )
+    target = SearchField(
+        "About (email or account)",
+        validators=[Optional(), Length(max=200, message="Keep it under 200 characters.")],
+    )
+    action = SearchField(
+        "Action",
+        validators=[Optional(), Length(max=60, message="An action is at most 60 characters.")],
+        description="One action, or the start of some, e.g. “redemption.”.",
+    )
+    date_from = DateField(
+        "From",
+        validators=[Optional(), _a_real_day],
+        invalid_value_message="Give the day as YYYY-MM-DD, e.g. 2026-12-01.",
+    )
+    date_to = DateField(
+        "To (inclusive)",
+        validators=[Optional(), _a_real_day],
+        invalid_value_message="Give the day as YYYY-MM-DD, e.g. 2026-12-31.",
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        first, last = self.date_from.data, self.date_to.data
+        if valid and first and last and last < first:
+            self.date_to.errors = ["The last day comes on or after the first."]
+            return False
+        return valid
+
+
 # --- the game ---------------------------------------------------------------------------
 
 
@@ -144,6 +201,14 @@ class BadgeForm(Form):
     remove_image = BooleanField("Remove the current image")
 
 
+def _kept_when_not_sent(form, field) -> None:
+    """A post without the field (an older form, a script) keeps the saved value (data None);
+    sent blank, it is a mistake the next validator names."""
+    if not field.raw_data:
+        field.errors[:] = []
+        raise StopValidation()
+
+
 class GameSettingsForm(Form):
     show_leaderboards = BooleanField(
         "Show leaderboards to advocates",
@@ -183,6 +248,26 @@ class GameSettingsForm(Form):
     )
     earn_cap_period = SelectField(
         "Per", choices=[("month", "Month"), ("quarter", "Quarter")], validate_choice=False
+    )
+    approve_within_days = IntegerField(
+        "Approve or reject within (days)",
+        validators=[
+            _kept_when_not_sent,
+            InputRequired("Give the days a request may wait for a decision (1 to 365)."),
+            NumberRange(1, 365, "From 1 to 365 days."),
+        ],
+        description="A request waiting longer is overdue: the queue lists it first and "
+        "the advocate is told it is running late.",
+    )
+    fulfil_within_days = IntegerField(
+        "Deliver within (days after approval)",
+        validators=[
+            _kept_when_not_sent,
+            InputRequired("Give the days an approved reward may wait for delivery (1 to 365)."),
+            NumberRange(1, 365, "From 1 to 365 days."),
+        ],
+        description="Advocates see the date to expect it by; past it, the queue lists it "
+        "first as overdue.",
     )
 
     def validate(self, extra_validators=None) -> bool:

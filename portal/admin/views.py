@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import csv
+import io
+import json
+from datetime import UTC, datetime, time, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,7 +28,8 @@ from points import settings as game
 from points.badges import holders_count
 from points.levels import all_levels, delete_level, save_level
 from points.models import Badge, Level
-from points.program import game_settings
+from points.program import game_settings, zone
+from points.queries import _cell, overdue_counts  # _cell: no cell runs as a formula
 from points.redemptions import flag_forbidden
 from portal.accounts import queries
 from portal.accounts import services as accounts
@@ -26,7 +42,7 @@ from portal.errors import DomainError
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
 from portal.uploads import Upload
-from portal.web import clean_query, require_roles, send_stored_image, show_error
+from portal.web import clean_query, page_url, require_roles, send_stored_image, show_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # level and badge images are shown to everyone in the program: those routes check a login
@@ -45,13 +61,16 @@ def _with_choices(form, session):
 @bp.get("/")
 def dashboard():
     session = get_session()
+    audit = queries.recent_audit(session, limit=10)
     return render_template(
         "admin/dashboard.html",
         accounts=queries.largest_accounts(session),
         by_policy=queries.accounts_by_policy(session),
         requests=queries.open_policy_requests(session),
         request_count=queries.open_policy_request_count(session),
-        audit=queries.recent_audit(session, limit=10),
+        audit=audit,
+        targets=queries.audit_targets(session, audit),
+        overdue=overdue_counts(session),
     )
 
 
@@ -305,11 +324,113 @@ def user_active(user_id: int):
 @bp.get("/audit")
 def audit_log():
     session = get_session()
-    action = clean_query(request.args.get("action"))
-    user_id = parse_row_id(request.args.get("user_id"))
-    about = session.get(User, user_id) if user_id else None
-    page = queries.audit_page(session, PageRequest.from_args(request.args), action, about)
-    return render_template("admin/audit.html", page=page, action=action, about=about)
+    form = forms.AuditFilterForm(request.args)
+    # ?user_id= is the link from a user's page; a typed target replaces it
+    about_id = parse_row_id(request.args.get("user_id"))
+    about = session.get(User, about_id) if about_id else None
+    if about is not None and not form.target.data:
+        form.target.data = about.email
+    filters = _audit_filter(session, form)
+    page = (
+        queries.audit_page(session, PageRequest.from_args(request.args), filters)
+        if filters is not None
+        else None
+    )
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        page=page,
+        filters=filters,
+        targets=queries.audit_targets(session, page.items) if page else {},
+        actions=queries.AUDIT_ACTIONS,
+    )
+
+
+AUDIT_CSV_CHUNK = 1000
+AUDIT_CSV_COLUMNS = [
+    "id", "at_utc", "actor", "action", "target_type", "target_id", "summary", "details"
+]  # fmt: skip
+
+
+@bp.get("/audit.csv")
+def audit_csv():
+    """The filtered log, newest first, streamed a keyset chunk at a time."""
+    session = get_session()
+    filters = _audit_filter(session, forms.AuditFilterForm(request.args))
+    if filters is None:
+        return redirect(page_url(url_for("admin.audit_log")))  # the page shows what is wrong
+
+    def lines():
+        yield _csv_line(AUDIT_CSV_COLUMNS)
+        wanted = PageRequest()
+        while True:
+            page = queries.audit_page(session, wanted, filters, per_page=AUDIT_CSV_CHUNK)
+            for event in page.items:
+                yield _csv_line(
+                    [
+                        event.id,
+                        event.created_at.isoformat(),
+                        _cell(event.actor.email if event.actor else "system"),
+                        _cell(event.action),
+                        event.target_type,
+                        event.target_id if event.target_id is not None else "",
+                        _cell(event.summary),
+                        _cell(json.dumps(event.details, ensure_ascii=False, sort_keys=True)),
+                    ]
+                )
+            # end the read between chunks: a slow download never holds a transaction open
+            session.commit()
+            if not page.next_args:
+                return
+            wanted = PageRequest(after=str(page.next_args["after"]))
+
+    return Response(
+        stream_with_context(lines()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
+    )
+
+
+def _csv_line(values: list) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(values)
+    return out.getvalue()
+
+
+def _audit_filter(session, form: forms.AuditFilterForm) -> queries.AuditFilter | None:
+    """The filters asked for, or None (with each problem beside its field)."""
+    if not form.validate():
+        return None
+    actor = target = None
+    if form.actor.data:
+        actor = accounts.find_user_by_email(session, form.actor.data)
+        if actor is None:
+            form.actor.errors = ["Nobody here has this email."]
+    if form.target.data:
+        text = form.target.data.strip()
+        if "@" in text:
+            target = accounts.find_user_by_email(session, text)
+            problem = "No user has this email."
+        else:
+            target = accounts.find_account_by_name(session, text)
+            problem = "No account has this name: give its full name, or a user's email."
+        if target is None:
+            form.target.errors = [problem]
+    if form.errors:
+        return None
+    tz = zone(game_settings(session).time_zone)
+    first, last = form.date_from.data, form.date_to.data
+    return queries.AuditFilter(
+        actor=actor,
+        target=target,
+        action=clean_query(form.action.data, limit=60),
+        since=datetime.combine(first, time.min, tz).astimezone(UTC) if first else None,
+        until=(
+            datetime.combine(last + timedelta(days=1), time.min, tz).astimezone(UTC)
+            if last
+            else None
+        ),
+    )
 
 
 # --- the game: levels, badges, how the program plays ------------------------------------
@@ -459,6 +580,8 @@ def game_settings_page():
             expiry_months=form.expiry_months.data if form.expires.data else None,
             earn_cap=form.earn_cap.data,
             earn_cap_period=form.earn_cap_period.data or "",
+            approve_within_days=form.approve_within_days.data,
+            fulfil_within_days=form.fulfil_within_days.data,
         )
         try:
             game.update_game_settings(session, current_user, choices)

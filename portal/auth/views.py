@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.accounts.models import Role
@@ -11,21 +11,15 @@ from portal.auth import forms, services
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import AlreadyHandled, DomainError, InvalidToken
-from portal.extensions import limiter
+from portal.extensions import limit_from_config, per_form_email
 from portal.web import safe_next, show_error
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_email() -> str:
-    return "login:" + request.form.get("email", "").strip().lower()
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_email, methods=["POST"]
-)
+@limit_from_config("LOGIN_LIMIT_PER_IP")
+@limit_from_config("LOGIN_LIMIT_PER_ACCOUNT", key_func=per_form_email("login"))
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -51,7 +45,8 @@ def logout():
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@limit_from_config("RESET_REQUEST_LIMIT_PER_IP")
+@limit_from_config("RESET_REQUEST_LIMIT_PER_EMAIL", key_func=per_form_email("reset"))
 def forgot_password():
     form = forms.ForgotPasswordForm()
     if form.validate_on_submit():
@@ -68,6 +63,7 @@ def forgot_password():
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
+@limit_from_config("RESET_LIMIT_PER_IP")
 def reset_password(token: str):
     session = get_session()
     try:
@@ -90,6 +86,7 @@ def reset_password(token: str):
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
+@limit_from_config("INVITATION_LIMIT_PER_IP")
 def accept_invitation(token: str):
     session = get_session()
     try:

@@ -35,6 +35,12 @@ def queue_email(session: Session, to: str, kind: str, subject: str, **context) -
     return message
 
 
+def message_id(message: OutboxMessage, domain: str) -> str:
+    """The same Message-ID on every attempt: a message sent again after an unclear failure
+    (the database lost before its sending was recorded) is recognisably one email."""
+    return f"<outbox.{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain or 'vouch.invalid'}>"
+
+
 def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
 

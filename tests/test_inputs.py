@@ -1,0 +1,107 @@
+"""The one input check: control characters, file names, whole numbers, derived text."""
+
+import inspect
+
+import pytest
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+import challenges.forms
+import points.forms
+import portal.admin.forms
+import portal.auth.forms
+import portal.hub.forms
+import portal.manage.forms
+from points.redemptions import import_fulfilments
+from portal.accounts.models import Account
+from portal.forms import Form
+from portal.inputs import CONTROL_MESSAGE, has_control_character
+from portal.mail.models import OutboxMessage
+from portal.mail.services import queue_email
+from tests.factories import SETTINGS, client_for
+
+
+@pytest.mark.parametrize(
+    "text", ["\x00", "a\x00b", "\x01", "\x1b[31m", "\x7f", "\x85", "\x9f", "\x0b", "\x0c", "\ud800"]
+)
+def test_control_characters_are_found(text):
+    assert has_control_character(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", None, "plain", "tab\there", "lines\r\nand\n", "\u202e\u200f RTL", "🎉👍🏽", "é ñ ß"],
+)
+def test_text_a_person_writes_is_not(text):
+    assert not has_control_character(text)
+
+
+def test_every_form_derives_from_the_one_base_form():
+    modules = (
+        challenges.forms,
+        points.forms,
+        portal.admin.forms,
+        portal.auth.forms,
+        portal.hub.forms,
+        portal.manage.forms,
+    )
+    forms = [
+        cls
+        for module in modules
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, FlaskForm) and cls.__module__ == module.__name__
+    ]
+    assert len(forms) > 30
+    assert [cls.__name__ for cls in forms if not issubclass(cls, Form)] == []
+
+
+def _errors_of(html: str) -> str:
+    return html.replace("&#39;", "'")
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/login", {"email": "a\x00@example.com", "password": "x"}),
+        ("/forgot", {"email": "a\x00@example.com"}),
+    ],
+)
+def test_a_nul_in_the_anonymous_forms_is_a_field_error(app, url, data):
+    response = app.test_client().post(url, data=data)
+    assert response.status_code in (200, 422)
+    assert "Remove the control characters" in _errors_of(response.get_data(as_text=True))
+
+
+def test_a_nul_in_an_address_is_refused_with_the_reason(app, make):
+    client = client_for(app, make.admin().email)
+    for url in ("/admin/accounts?q=a%00b", "/admin/audit?action=%01", "/login%00", "/x?%00=1"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "control character" in response.get_data(as_text=True), url
+
+
+def test_a_huge_arr_is_a_field_error_and_a_large_one_fits(app, make, session):
+    admin = client_for(app, make.admin().email)
+    form = {"name": "Big Co", "industry": "", "segment": "", "region": "", "owner_id": ""}
+    response = admin.post("/admin/accounts/new", data={**form, "arr": "9" * 30})
+    assert response.status_code in (200, 422)
+    assert "0 or more" in response.get_data(as_text=True)
+    assert session.scalar(select(Account).where(Account.name == "Big Co")) is None
+    response = admin.post("/admin/accounts/new", data={**form, "arr": str(300 * 10**9)})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.scalar(select(Account.arr).where(Account.name == "Big Co")) == 300 * 10**9
+
+
+def test_an_email_subject_built_from_long_text_fits_its_column(make, session):
+    queue_email(session, "a@example.com", "thank_you", "Thanks! " + "x" * 400, message="hi")
+    session.commit()
+    subject = session.scalars(select(OutboxMessage.subject)).all()[-1]
+    assert len(subject) == 200
+    assert subject.endswith("…")
+
+
+def test_a_csv_cell_with_a_control_character_is_refused_on_its_line(make, session):
+    admin = make.admin()
+    lines = import_fulfilments(session, SETTINGS, admin, "redemption_id,reference\n1,CODE\x00X\n")
+    assert [(line.line, line.outcome) for line in lines] == [(2, CONTROL_MESSAGE)]
