@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     false,
@@ -89,8 +90,10 @@ class Account(Base):
     industry: Mapped[str] = mapped_column(String(100), default="")
     segment: Mapped[str] = mapped_column(String(50), default="")
     region: Mapped[str] = mapped_column(String(50), default="")
+    # BIGINT: a large customer's revenue passes 2**31 (SQLite's INTEGER holds 64 bits already)
     arr: Mapped[int | None] = mapped_column(
-        BigInteger, comment="annual recurring revenue, whole dollars"
+        BigInteger().with_variant(Integer(), "sqlite"),
+        comment="annual recurring revenue, whole dollars",
     )
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
