@@ -243,17 +243,21 @@ def save_group(
         raise DomainError("Give the group a name.", "name")
     if fields.job_level and fields.job_level not in set(JobLevel):
         raise DomainError("Choose a job level from the list.", "job_level")
-    group.name = name
-    group.description = fields.description.strip()
-    group.segment = fields.segment.strip()
-    group.industry = fields.industry.strip()
-    group.region = fields.region.strip()
-    group.job_level = fields.job_level
-    group.members = _advocates_by_email(session, fields.member_emails)
-    if not group.members and not group.rules:
-        raise DomainError(
-            "Add members, or at least one rule, so the group has someone in it.", "member_emails"
-        )
+    # no flush until the duplicate-name check below: loading the members would flush a
+    # renamed group outside it (a unique-key 500 instead of the message beside the name)
+    with session.no_autoflush:
+        group.name = name
+        group.description = fields.description.strip()
+        group.segment = fields.segment.strip()
+        group.industry = fields.industry.strip()
+        group.region = fields.region.strip()
+        group.job_level = fields.job_level
+        group.members = _advocates_by_email(session, fields.member_emails)
+        if not group.members and not group.rules:
+            raise DomainError(
+                "Add members, or at least one rule, so the group has someone in it.",
+                "member_emails",
+            )
     with refuse_duplicates(session, DomainError("A group with that name exists.", "name")):
         session.add(group)
         session.flush()

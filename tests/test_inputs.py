@@ -12,8 +12,9 @@ import portal.admin.forms
 import portal.auth.forms
 import portal.hub.forms
 import portal.manage.forms
+from challenges.models import AdvocateGroup
 from points.redemptions import import_fulfilments
-from portal.accounts.models import Account
+from portal.accounts.models import Account, User
 from portal.forms import Form
 from portal.inputs import CONTROL_MESSAGE, has_control_character
 from portal.mail.models import OutboxMessage
@@ -105,3 +106,52 @@ def test_a_csv_cell_with_a_control_character_is_refused_on_its_line(make, sessio
     admin = make.admin()
     lines = import_fulfilments(session, SETTINGS, admin, "redemption_id,reference\n1,CODE\x00X\n")
     assert [(line.line, line.outcome) for line in lines] == [(2, CONTROL_MESSAGE)]
+
+
+def test_renaming_a_group_to_a_taken_name_is_a_field_error(app, make, session):
+    manager = make.manager()
+    advocate = make.advocate()
+    client = client_for(app, manager.email)
+    for name in ("Reference-ready", "Champions"):
+        form = {"name": name, "member_emails": advocate.email, "job_level": ""}
+        assert client.post("/manage/groups/new", data=form).status_code == 302
+    session.expire_all()
+    champions = session.scalar(select(AdvocateGroup).where(AdvocateGroup.name == "Champions"))
+    form = {"name": "Reference-ready", "member_emails": advocate.email, "job_level": ""}
+    response = client.post(f"/manage/groups/{champions.id}", data=form)
+    assert response.status_code in (200, 422)
+    assert "A group with that name exists." in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(AdvocateGroup, champions.id).name == "Champions"
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", "  \t "])
+def test_a_choice_sent_as_blanks_is_not_a_choice(app, make, session, blank):
+    advocate = make.advocate()
+    client = client_for(app, advocate.email)
+    response = client.post("/hub/profile", data={"name": "Ana", "job_level": blank})
+    assert response.status_code in (200, 422)
+    assert "Not a valid choice" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(User, advocate.id).job_level != blank
+
+
+def test_a_line_break_in_a_one_line_field_is_a_field_error_and_never_reaches_a_header(
+    app, make, session
+):
+    advocate = make.advocate()
+    thank_you = make.submission(make.challenge("survey"), advocate).thank_you
+    client = client_for(app, make.manager().email)
+    response = client.post(
+        f"/manage/thanks/{thank_you.id}",
+        data={"subject": "Thanks\r\nBcc: x@evil.example", "message": "Hi", "submit": "Send"},
+    )
+    assert response.status_code in (200, 422)
+    assert "Keep this to one line" in response.get_data(as_text=True)
+    session.expire_all()
+    thanked = select(OutboxMessage.subject).where(OutboxMessage.kind == "thank_you")
+    assert session.scalars(thanked).all() == []
+    # and whatever text a subject is built from, it is one header line
+    queue_email(session, "a@example.com", "thank_you", "Thanks\r\nBcc: x@evil.example", message="")
+    session.commit()
+    assert session.scalars(thanked).all() == ["Thanks Bcc: x@evil.example"]

@@ -29,6 +29,7 @@ _templates = Environment(
 
 def queue_email(session: Session, to: str, kind: str, subject: str, **context) -> OutboxMessage:
     """Write the message to the outbox; it is sent only if the caller's transaction commits."""
+    subject = " ".join(subject.split())  # one header line, whatever text it was built from
     body = _templates.get_template(f"{kind}.txt").render(subject=subject, **context)
     message = OutboxMessage(to_email=to, subject=subject, body_text=body, kind=kind)
     session.add(message)
