@@ -73,7 +73,7 @@ from benchmarks.pages import (
     throwaway_database,
 )
 from benchmarks.program import DOMAIN, STAFF
-from benchmarks.redemptions import drop_database, percentile
+from benchmarks.redemptions import percentile
 from challenges.authoring import ChallengeFields, create_challenge, publish_challenge
 from challenges.models import Approval, LimitKind
 from points.models import RewardKind
@@ -186,29 +186,6 @@ def seed(url: str, advocates: int) -> Seeded:
     for role in ("manager", "admin"):
         people[role] = [email for email, staff_role, _name in STAFF if staff_role == role]
     return Seeded(program, stock, people)
-
-
-def copy_database(server: URL, template: str, name: str) -> None:
-    engine = make_engine(server.render_as_string(hide_password=False))
-    try:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def copied_database(server: URL, template: str, name: str) -> Iterator[str]:
-    copy_database(server, template, name)
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        if os.environ.get("BENCH_KEEP") == "1":
-            print(f"bench: kept database {name}", flush=True)
-        else:
-            drop_database(server, name)
-            print(f"bench: dropped database {name}", flush=True)
 
 
 # --- servers ------------------------------------------------------------------------------
@@ -560,7 +537,7 @@ def run_shape(
     after = 0 if len(shape.workers) == 1 else 1
     ports = [settings.first_port + after + n for n in range(len(shape.workers))]
     with ExitStack() as stack:
-        url = stack.enter_context(copied_database(server, template, name))
+        url = stack.enter_context(throwaway_database(server, name, template))
         flush_redis(settings.redis_url)
         stack.callback(flush_redis, settings.redis_url)
         with ExitStack() as running:

@@ -240,9 +240,10 @@ def admin_url() -> URL:
 
 
 @contextmanager
-def throwaway_database(server: URL, name: str) -> Iterator[str]:
-    """A new database for the block; dropped afterwards (BENCH_KEEP=1 keeps it)."""
-    create_database(server, name)
+def throwaway_database(server: URL, name: str, template: str | None = None) -> Iterator[str]:
+    """A new database (or a copy of `template`) for the block; dropped afterwards
+    (BENCH_KEEP=1 keeps it)."""
+    create_database(server, name, template)
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -75,12 +75,14 @@ def server_urls() -> tuple[URL, URL]:
     return admin, base.set(database=f"vouch_bench_{os.getpid()}")
 
 
-def create_database(admin_url: URL, name: str) -> None:
+def create_database(admin_url: URL, name: str, template: str | None = None) -> None:
+    """A new empty database, or a copy of `template`."""
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     engine = make_engine(admin_url.render_as_string(hide_password=False))
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
     finally:
         engine.dispose()
 

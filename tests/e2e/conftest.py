@@ -51,13 +51,8 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """Serve the test app on a free local port; yield its base URL, e.g. http://127.0.0.1:PORT.
-
-    Emailed links point at the app's PUBLIC_URL (http://vouch.test): take the path with
-    tests.factories.link_in(body) and prepend this URL.
-    """
+def serve(app) -> Iterator[str]:
+    """Serve `app` on a free local port until the generator is closed; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -67,6 +62,16 @@ def live_server(app) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """Serve the test app on a free local port; yield its base URL, e.g. http://127.0.0.1:PORT.
+
+    Emailed links point at the app's PUBLIC_URL (http://vouch.test): take the path with
+    tests.factories.link_in(body) and prepend this URL.
+    """
+    yield from serve(app)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +24,6 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from challenges.badges import ensure_default_badges
 from challenges.models import Challenge, Submission, ThankYou
@@ -35,7 +33,7 @@ from points.program import game_settings
 from portal.accounts.models import Account, GiftPolicyRequest, Role
 from portal.models import OutboxMessage
 from tests.conftest import _empty_all_tables
-from tests.e2e.conftest import SCREENS_DIR
+from tests.e2e.conftest import SCREENS_DIR, serve
 from tests.e2e.steps import log_in
 from tests.factories import PNG, Factory, login
 
@@ -701,15 +699,9 @@ def watched_context(browser: Browser, base: str, email: str) -> tuple[BrowserCon
 @pytest.fixture(scope="module")
 def site(_shared_app) -> Iterator[str]:
     """The test app on a free port for the whole module (the crawl reuses one world)."""
-    server = make_server("127.0.0.1", 0, _shared_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="xss-live-server", daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield from serve(_shared_app)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
         _empty_all_tables(_shared_app)
 
 
