@@ -14,7 +14,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+# the gettext catalogs, compiled from translations/<language>/LC_MESSAGES/messages.po
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+$(CATALOGS): %.mo: %.po $(BIN)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+install: $(BIN)/.installed $(CATALOGS)
 
 run: install
 	$(FLASK) db upgrade

@@ -123,6 +123,7 @@ class Challenge(Base):
         # the global cap: `taken` counts pending + approved submissions, never beyond the cap
         CheckConstraint("taken >= 0 AND (cap IS NULL OR taken <= cap)", name="taken_within_cap"),
         CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="window_ordered"),
+        CheckConstraint("event_minutes IS NULL OR event_minutes >= 1", name="event_length"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,6 +147,10 @@ class Challenge(Base):
     )  # on a new advocate's first-visit path
     cover_image_key: Mapped[str | None] = mapped_column(String(80))
     config: Mapped[dict] = mapped_column(JSON, default=dict)  # what the type needs (see types.py)
+    # an event challenge (a webinar): when it starts (UTC), how long, where to join
+    event_at: Mapped[datetime | None]
+    event_minutes: Mapped[int | None]
+    join_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -310,6 +315,10 @@ class ProgramSettings(Base):
         CheckConstraint("high_effort_per_advocate >= 1", name="advocate_cap_positive"),
         CheckConstraint("high_effort_per_account >= 1", name="account_cap_positive"),
         CheckConstraint("high_effort_window_days >= 1", name="window_positive"),
+        CheckConstraint(
+            "digest_weekday BETWEEN 0 AND 6 AND digest_hour BETWEEN 0 AND 23",
+            name="digest_time_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
@@ -317,4 +326,31 @@ class ProgramSettings(Base):
     high_effort_per_account: Mapped[int] = mapped_column(default=6)
     high_effort_window_days: Mapped[int] = mapped_column(default=90)
     thank_you_template: Mapped[str] = mapped_column(Text, default="")
+    # the weekly digest goes out on this weekday (0 = Monday) at this hour, program time
+    digest_weekday: Mapped[int] = mapped_column(default=0, server_default="0")
+    digest_hour: Mapped[int] = mapped_column(default=9, server_default="9")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventReminder(Base):
+    """The day-before reminder of an event, sent once to each advocate who RSVP'd."""
+
+    __tablename__ = "event_reminders"
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestSent(Base):
+    """One weekly digest per advocate per week (ISO week in the program's time zone)."""
+
+    __tablename__ = "digests_sent"
+    __table_args__ = (UniqueConstraint("user_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    week: Mapped[str] = mapped_column(String(10))  # e.g. 2026-W49
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

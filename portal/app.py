@@ -17,6 +17,7 @@ from portal import config, db
 from portal.accounts.models import GiftPolicy, Role, User
 from portal.config import PROJECT_ROOT
 from portal.extensions import csrf, limiter, login_manager, mail, when_to_retry
+from portal.i18n import init_i18n
 from portal.inputs import refuse_control_characters_in_address
 from portal.markdown import render_markdown
 from portal.security import init_security
@@ -41,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     init_security(app)
+    init_i18n(app)
     app.before_request(refuse_control_characters_in_address)
 
     from challenges.views.authoring import bp as authoring_bp

@@ -3,6 +3,8 @@
 from challenges.models import (  # noqa: F401
     AdvocateGroup,
     Challenge,
+    DigestSent,
+    EventReminder,
     ProgramSettings,
     Submission,
     ThankYou,
@@ -32,7 +34,9 @@ from portal.accounts.models import (  # noqa: F401
     GiftPolicyChange,
     GiftPolicyRequest,
     Invitation,
+    ProfileConfirmation,
     User,
 )
 from portal.db import Base  # noqa: F401
 from portal.mail.models import OutboxMessage  # noqa: F401
+from portal.notifications.models import Notification  # noqa: F401

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -178,6 +179,22 @@ class User(Base):
     hide_from_leaderboard: Mapped[bool] = mapped_column(default=False)
     hide_company: Mapped[bool] = mapped_column(default=False, server_default=false())
     email_digests: Mapped[bool] = mapped_column(default=True)
+    # which non-essential email this person wants, one switch per kind (portal.notifications)
+    email_results: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_rewards: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_thanks: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_game: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_events: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # set when the mail server refused the address for good (a permanent 5xx answer)
+    email_unreachable_at: Mapped[datetime | None]
+    email_unreachable_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    locale: Mapped[str | None] = mapped_column(String(10))  # NULL: the browser's language
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # NULL: not yet known
+    # the last time the advocate confirmed their company, title and job level
+    profile_confirmed_at: Mapped[datetime | None]
+    # set when the advocate told us they left their company: out of the program and of the
+    # account's members; their history (submissions, points) stays with the account
+    left_company_at: Mapped[datetime | None]
     # True while an open consent record exists: set beside it by opt_in/opt_out, so that
     # every page and every count of members reads one column instead of the consents
     in_program: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -312,6 +329,28 @@ class Invitation(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+
+class ProfileConfirmation(Base):
+    """An advocate's answer to "still at this company, in the same role?" (asked yearly)."""
+
+    __tablename__ = "profile_confirmations"
+    __table_args__ = (
+        CheckConstraint(
+            f"job_level IS NULL OR {_in('job_level', JobLevel)}", name="job_level_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))  # the company asked about
+    still_at_company: Mapped[bool]
+    title: Mapped[str] = mapped_column(String(120), default="")
+    job_level: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    account: Mapped[Account] = relationship()
 
 
 class AuditEvent(Base):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text, text
+from sqlalchemy import JSON, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, DerivedText, utcnow
@@ -25,9 +25,18 @@ class OutboxMessage(Base):
     to_email: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(DerivedText(200))
     body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058)
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # one optional attachment, e.g. an event's .ics invite
+    attachment_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    attachment_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    attachment_body: Mapped[str] = mapped_column(Text, default="", server_default="")
     kind: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None]
+    # set when the server refused the recipient for good (a 5xx answer): never retried
+    bounced_at: Mapped[datetime | None]

@@ -8,12 +8,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
+import css_inline
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from portal.accounts.models import User
 from portal.config import PROJECT_ROOT
 from portal.db import utcnow
+from portal.i18n import day, get_translations, moment, money, number
 from portal.mail.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -24,14 +33,56 @@ _templates = Environment(
     autoescape=select_autoescape(enabled_extensions=("html",)),
     undefined=StrictUndefined,
     keep_trailing_newline=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# the strings follow the language of the moment (portal.i18n.speaking_as the recipient)
+_templates.install_gettext_callables(
+    gettext=lambda text: get_translations().ugettext(text),
+    ngettext=lambda one, many, n: get_translations().ungettext(one, many, n),
+    newstyle=True,
+)
+_templates.filters.update(moment=moment, day=day, number=number, money=money)
 
 
-def queue_email(session: Session, to: str, kind: str, subject: str, **context) -> OutboxMessage:
-    """Write the message to the outbox; it is sent only if the caller's transaction commits."""
-    subject = " ".join(subject.split())  # one header line, whatever text it was built from
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    content_type: str
+    body: str
+
+
+def queue_email(
+    session: Session,
+    to: str,
+    kind: str,
+    subject: str,
+    headers: dict[str, str] | None = None,
+    attachment: Attachment | None = None,
+    **context,
+) -> OutboxMessage:
+    """Write the message to the outbox; it is sent only if the caller's transaction commits.
+
+    The plain text comes from templates/mail/<kind>.txt; the HTML part, when the kind has
+    one, from <kind>.html (which extends _layout.html), its CSS inlined for mail clients.
+    """
+    subject = " ".join(str(subject).split())  # one header line, whatever it was built from
     body = _templates.get_template(f"{kind}.txt").render(subject=subject, **context)
-    message = OutboxMessage(to_email=to, subject=subject, body_text=body, kind=kind)
+    try:
+        html = _templates.get_template(f"{kind}.html").render(subject=subject, **context)
+    except TemplateNotFound:
+        html = ""
+    message = OutboxMessage(
+        to_email=to,
+        subject=subject,
+        body_text=body,
+        body_html=css_inline.inline(html) if html else "",
+        kind=kind,
+        headers=headers or {},
+    )
+    if attachment is not None:
+        message.attachment_name = attachment.name
+        message.attachment_type = attachment.content_type
+        message.attachment_body = attachment.body
     session.add(message)
     return message
 
@@ -50,6 +101,11 @@ def backoff(attempts: int) -> timedelta:
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
+    bounced: int = 0
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the recipient for good (a 5xx answer): retrying cannot help."""
 
 
 def deliver_due(
@@ -67,7 +123,11 @@ def deliver_due(
         with sessions() as session, session.begin():
             message = session.scalar(
                 select(OutboxMessage)
-                .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= utcnow())
+                .where(
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.bounced_at.is_(None),
+                    OutboxMessage.next_attempt_at <= utcnow(),
+                )
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -77,6 +137,12 @@ def deliver_due(
             message.attempts += 1
             try:
                 send(message)
+            except PermanentFailure as error:
+                message.last_error = str(error)[:2000]
+                message.bounced_at = utcnow()
+                mark_unreachable(session, message.to_email, message.last_error)
+                report.bounced += 1
+                log.warning("outbox message %s bounced: %s", message.id, message.last_error)
             except Exception as error:  # noqa: BLE001 - any failure to send leaves it queued
                 message.last_error = f"{type(error).__name__}: {error}"[:2000]
                 message.next_attempt_at = utcnow() + backoff(message.attempts)
@@ -87,6 +153,16 @@ def deliver_due(
                 message.last_error = ""
                 report.sent += 1
     return report
+
+
+def mark_unreachable(session: Session, address: str, reason: str) -> None:
+    """No more non-essential mail to an address its server refuses (portal.notifications
+    reads the mark); managers see the list per account."""
+    session.execute(
+        update(User)
+        .where(User.email == address, User.email_unreachable_at.is_(None))
+        .values(email_unreachable_at=utcnow(), email_unreachable_reason=reason[:500])
+    )
 
 
 def print_to_console(message: OutboxMessage) -> None:
