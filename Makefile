@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: install run test lint format bench clean
+.PHONY: install catalog run test lint format bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ $(CATALOGS): %.mo: %.po $(BIN)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
 
 install: $(BIN)/.installed $(CATALOGS)
+
+# After changing texts: collect every message (babel.cfg) into the catalogs; then translate
+# the empty msgstr entries in translations/es/LC_MESSAGES/messages.po and `make install`.
+catalog: $(BIN)/.installed
+	mkdir -p instance
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-wrap --sort-by-file \
+	  --project Vouch -o instance/messages.pot .
+	$(BIN)/pybabel update -i instance/messages.pot -d translations --no-wrap \
+	  --no-fuzzy-matching --ignore-obsolete
 
 run: install
 	$(FLASK) db upgrade

@@ -356,6 +356,14 @@ def add_advocate(program: Program, batch: Batch, advocate: Member) -> None:
         last_login_at=None
         if invited
         else program.between(max(advocate.joined_at, advocate.until - 30 * DAY), advocate.until),
+        # asked yearly: a few are due to confirm again, never advocate1 (the pages measured)
+        profile_confirmed_at=None
+        if invited
+        else advocate.until - 5 * DAY
+        if advocate.is_advocate1
+        else program.between(max(advocate.joined_at, advocate.until - 400 * DAY), advocate.until),
+        locale="es" if rng.random() < 0.15 else None,
+        time_zone=rng.choice(BENCH_ZONES),
     )
     batch.add(
         "invitations",
@@ -384,6 +392,7 @@ def add_advocate(program: Program, batch: Batch, advocate: Member) -> None:
         opted_in_at=advocate.joined_at,
         opted_out_at=advocate.until if advocate.status == LEFT else None,
     )
+    add_notifications(program, batch, advocate)
     if advocate.declines_gifts and advocate.account.policy in (
         GiftPolicy.ALLOWED,
         GiftPolicy.NEEDS_APPROVAL,
@@ -454,6 +463,28 @@ def reward_plan_of(values: dict) -> RewardPlan:
         ends_at=values["ends_at"],
         active=values["active"],
     )
+
+
+BENCH_ZONES = (None, "America/New_York", "Europe/London", "Europe/Madrid", "Asia/Singapore")
+NOTICES = ("Approved: Write a G2 review", "You are now a Contributor", "New badge: Connector")
+
+
+def add_notifications(program: Program, batch: Batch, advocate: Member) -> None:
+    """What the hub told them: a handful each, the newest few unread."""
+    rng = program.rng
+    count = rng.randint(2, 8)
+    unread = rng.randint(0, min(3, count))
+    for index, when in enumerate(sorted(program.between(advocate.joined_at, advocate.until)
+                                        for _ in range(count))):  # fmt: skip
+        batch.add(
+            "notifications",
+            user_id=advocate.id,
+            topic=rng.choice(("results", "game", "rewards", "thanks")),
+            message=rng.choice(NOTICES),
+            link="/hub/",
+            created_at=when,
+            read_at=None if index >= count - unread else when + DAY,
+        )
 
 
 def load_challenges(program: Program) -> None:

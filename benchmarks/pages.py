@@ -136,6 +136,8 @@ PAGES = (
     Page("Rewards", "/hub/rewards", "advocate", "advocate", "Rewards"),
     Page("My submissions", "/hub/submissions", "advocate", "advocate", "Your submissions"),
     Page("My redemptions", "/hub/redemptions", "advocate", "advocate", "Your redemptions"),
+    Page("Notifications", "/hub/notifications", "advocate", "advocate", "Notifications"),
+    Page("Profile", "/hub/profile", "advocate", "advocate", "Your profile"),
     Page("Program dashboard", "/manage/", "manager", "staff", "Program"),
     Page("Review queue", "/manage/review", "manager", "staff", "Review queue"),
     Page("Thank-yous", "/manage/thanks", "manager", "staff", "Thank-yous"),

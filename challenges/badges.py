@@ -21,6 +21,7 @@ from portal.accounts.models import ConsentRecord, Role, User
 from portal.accounts.services import record_audit
 from portal.db import refuse_duplicates, utcnow
 from portal.errors import DomainError, NotFound
+from portal.i18n import _, _l
 
 APPROVAL, VISIT = "approval", "visit"
 
@@ -48,7 +49,7 @@ def _approved():
 
 
 class FirstCompletion(BadgeRule):
-    key, label = "first_completion", "First completion"
+    key, label = "first_completion", _l("First completion")
     default_name = "First step"
     default_description = "Completed a first challenge."
 
@@ -64,28 +65,28 @@ class FirstOfType(BadgeRule):
 
 
 class FirstReview(FirstOfType):
-    key, label, type_key = "first_review", "First review", "review"
+    key, label, type_key = "first_review", _l("First review"), "review"
     default_name = "Reviewer"
     default_description = "Wrote a first review."
 
 
 class FirstReferenceCall(FirstOfType):
-    key, label, type_key = "first_reference_call", "First reference call", "reference_call"
+    key, label, type_key = "first_reference_call", _l("First reference call"), "reference_call"
     default_name = "Voice of the customer"
     default_description = "Took a first reference call with a prospect."
 
 
 class ReferralLead(FirstOfType):
-    key, label, type_key = "referral_lead", "A referral became a lead", "referral"
+    key, label, type_key = "referral_lead", _l("A referral became a lead"), "referral"
     default_name = "Connector"
     default_description = "Referred a colleague who became a lead."
 
 
 class Completions(BadgeRule):
-    key, label = "completions", "N completions"
+    key, label = "completions", _l("N completions")
     default_name = "Regular"
     default_description = "Completed 10 challenges."
-    threshold_label, default_threshold = "Completions needed", 10
+    threshold_label, default_threshold = _l("Completions needed"), 10
 
     def qualifying(self, badge, now):
         return (
@@ -96,10 +97,10 @@ class Completions(BadgeRule):
 
 
 class TypesTried(BadgeRule):
-    key, label = "types_tried", "N challenge types tried"
+    key, label = "types_tried", _l("N challenge types tried")
     default_name = "Explorer"
     default_description = "Completed challenges of 4 different types."
-    threshold_label, default_threshold = "Types needed", 4
+    threshold_label, default_threshold = _l("Types needed"), 4
 
     def qualifying(self, badge, now):
         return (
@@ -110,7 +111,7 @@ class TypesTried(BadgeRule):
 
 
 class YearInProgram(BadgeRule):
-    key, label = "year_in_program", "A year in the program"
+    key, label = "year_in_program", _l("A year in the program")
     default_name = "One year strong"
     default_description = "A member of the program for a whole year."
     events = frozenset({APPROVAL, VISIT})
@@ -123,7 +124,7 @@ class YearInProgram(BadgeRule):
 
 
 class StarterPath(BadgeRule):
-    key, label = "starter_path", "First-visit path completed"
+    key, label = "starter_path", _l("First-visit path completed")
     default_name = "Off to a flying start"
     default_description = "Finished the first-visit path."
 
@@ -257,11 +258,11 @@ def give_manual_badge(
 ) -> Badge:
     badge = session.get(Badge, badge_id)
     if badge is None or badge.rule != Manual.key or not badge.enabled:
-        raise NotFound("There is no such badge to give.", "badge_id")
+        raise NotFound(_("There is no such badge to give."), "badge_id")
     if advocate.role != Role.ADVOCATE:
-        raise DomainError("Only advocates earn badges.")
+        raise DomainError(_("Only advocates earn badges."))
     if not reason.strip():
-        raise DomainError("Say why they earned it: they will see it.", "reason")
+        raise DomainError(_("Say why they earned it: they will see it."), "reason")
     give_badge(session, advocate.id, badge, reason.strip(), manager)
     record_audit(
         session,
@@ -291,28 +292,32 @@ def save_badge(
 ) -> Badge:
     rule = RULES.get(fields.rule)
     if rule is None:
-        raise DomainError("Choose a rule from the list.", "rule")
+        raise DomainError(_("Choose a rule from the list."), "rule")
     name = fields.name.strip()
     if not name:
-        raise DomainError("Give the badge a name.", "name")
+        raise DomainError(_("Give the badge a name."), "name")
     taken = session.scalar(
         select(Badge.id).where(
             func.lower(Badge.name) == name.casefold(), Badge.id != (badge.id if badge else 0)
         )
     )
     if taken:
-        raise DomainError(f"There is already a badge called “{name}”.", "name")
+        raise DomainError(_("There is already a badge called “%(name)s”.", name=name), "name")
     threshold = fields.threshold if rule.threshold_label else None
     if rule.threshold_label and not (threshold and 1 <= threshold <= 100_000):
-        raise DomainError(f"{rule.threshold_label}: a number from 1 to 100,000.", "threshold")
+        raise DomainError(
+            _("%(what)s: a number from 1 to 100,000.", what=rule.threshold_label), "threshold"
+        )
     if badge is None:
         badge = Badge(rule=rule.key)
         session.add(badge)
     elif badge.rule != rule.key:
-        raise DomainError("A badge keeps its rule; add a new badge for another rule.", "rule")
+        raise DomainError(_("A badge keeps its rule; add a new badge for another rule."), "rule")
     badge.name, badge.description = name, fields.description.strip()
     badge.threshold, badge.enabled = threshold, fields.enabled
-    with refuse_duplicates(session, DomainError("Another badge has just taken that name.", "name")):
+    with refuse_duplicates(
+        session, DomainError(_("Another badge has just taken that name."), "name")
+    ):
         session.flush()
     record_audit(
         session,

@@ -1,10 +1,12 @@
-"""Demo challenges, groups, submissions and the game's history for
+"""Demo challenges, groups, submissions and the program's story for
 `flask --app wsgi seed-demo`.
 
-Five months of a program, played through the real services (submit, approve, log an
-activity, give a badge), so ledger entries, period totals, levels, badges and the activity
-feed come out of the code paths a real program uses; the demo clock dates each row when
-it happened (points.demo.dated_by)."""
+A program set up thirteen months ago, piloted, launched nine months ago, played through
+the real services in the order things happened (submit, approve, log an activity, give a
+badge, thank, redeem, deliver, offer a gift, invite, leave), so ledger entries, period
+totals, levels, badges, the feed, notifications, mail and the audit log come out of the
+code paths a real program uses; the demo clock dates each row when it happened
+(points.demo.dated_by), and no two actions share a minute."""
 
 from __future__ import annotations
 
@@ -28,16 +30,32 @@ from challenges.authoring import (
     set_cover_image,
 )
 from challenges.badges import give_manual_badge
-from challenges.models import Challenge, Submission, SubmissionStatus, ThankYou
-from points.demo import DemoClock, close_the_past, dated_by, next_message_id
-from points.models import Badge
+from challenges.models import (
+    AdvocateGroup,
+    Challenge,
+    Submission,
+    SubmissionStatus,
+    ThankYou,
+)
+from points import redemptions as flow
+from points.demo import (
+    DemoClock,
+    close_the_past,
+    next_message_id,
+    read_by_last_visit,
+    reward_named,
+)
+from points.models import Badge, Redemption
 from points.program import game_settings, zone
-from portal.accounts.models import ConsentRecord, Role, User
-from portal.accounts.services import find_user_by_email
-from portal.auth.services import opt_out
+from portal.accounts.models import ConsentRecord, ProfileConfirmation, Role, User
+from portal.accounts.services import find_account_by_name, find_user_by_email, set_declines_gifts
+from portal.auth.confirmation import confirm_profile, leave_company
+from portal.auth.services import invite_user, opt_out
 from portal.config import Settings
 from portal.db import utcnow
 from portal.errors import DomainError
+from portal.mail.models import OutboxMessage
+from portal.mail.services import mark_unreachable
 from portal.uploads import Upload
 
 GROUPS = [
@@ -82,9 +100,11 @@ CHALLENGES = [
             "We prepare the slides with you.",
             "config": {
                 "event_role": "speak",
-                "event_at": "18 March 2027, 16:00 CET",
                 "attendance_code": "SPRING27",
             },
+            "event_in_days": (107, 15),  # (days from now, hour UTC): a spring webinar
+            "event_minutes": 45,
+            "join_url": "https://meet.vouch.example/spring-webinar",
             "groups": ["Reference-ready"],
         },
     ),
@@ -97,9 +117,11 @@ CHALLENGES = [
             "body": "An hour with our product team on what's coming next. Bring questions.",
             "config": {
                 "event_role": "attend",
-                "event_at": "4 December 2026, 17:00 UTC",
                 "attendance_code": "ROADMAP",
             },
+            "event_in_days": (3, 17),
+            "event_minutes": 60,
+            "join_url": "https://meet.vouch.example/roadmap-preview",
         },
     ),
     (
@@ -237,7 +259,13 @@ COVERS = {
 }
 
 
-HISTORY_DAYS = 150  # how far back the demo's program has been running
+# the story's calendar, in days before today
+SETUP_DAYS = 412  # staff, the customer accounts, the catalog and the first challenges
+PILOT_DAYS = 400  # the pilot: founding advocates joined in its first weeks
+LAUNCH_DAYS = 270  # the program opened to every customer
+# challenges that went live later; the others opened with the pilot
+PUBLISHED_DAYS = {"share": 268, "beta": 120, "watch": 45, "speak": 21, "roadmap": 12}
+DRAFTED_DAYS = 9
 REVIEWER_NOTES = (
     "Thank you!",
     "Great, thanks for doing this.",
@@ -247,34 +275,77 @@ REVIEWER_NOTES = (
 )
 
 
-def seed_challenges(session: Session, settings: Settings, manager: User) -> int:
-    """Groups, challenges (with covers) and five months of the program played through the
-    services; nothing if any challenge exists."""
+@dataclass
+class Story:
+    """What every step of the demo's story needs: who runs the program, the clock, and the
+    challenges made so far."""
+
+    session: Session
+    settings: Settings
+    manager: User
+    admin: User
+    clock: DemoClock
+    now: datetime  # today: the story ends here
+    groups: dict[str, AdvocateGroup]
+    made: dict[str, Challenge] = field(default_factory=dict)
+    manual_badge_id: int | None = None
+
+
+def seed_challenges(
+    session: Session,
+    settings: Settings,
+    manager: User,
+    admin: User,
+    clock: DemoClock,
+    now: datetime,
+) -> int:
+    """Groups, challenges (with covers) and the program's months played through the
+    services, in the order things happened; nothing if any challenge exists."""
     if session.scalar(select(func.count()).select_from(Challenge)):
         return 0
-    now = utcnow()
-    opened = now - timedelta(days=HISTORY_DAYS + 30)
-    groups = {fields.name: save_group(session, manager, fields) for fields in GROUPS}
-    made: dict[str, Challenge] = {}
-    for key, type_key, title, points, extra in CHALLENGES:
-        extra = dict(extra)
-        ends_in = extra.pop("ends_in_days", None)
-        fields = ChallengeFields(
-            type=type_key,
-            title=title,
-            points=points,
-            starts_at=opened,
-            ends_at=now + timedelta(days=ends_in) if ends_in else None,
-            group_ids=[groups[name].id for name in extra.pop("groups", [])],
-            **extra,
-        )
-        made[key] = create_challenge(session, manager, fields)
-        _add_cover(session, settings, made[key], key)
-        publish_challenge(session, manager, made[key].id)
-        made[key].published_at = opened
+    clock.now = (now - timedelta(days=SETUP_DAYS - 6)).replace(hour=14, minute=0, second=0)
+    groups = {}
+    for fields in GROUPS:
+        groups[fields.name] = save_group(session, manager, fields)
+        clock.tick()
+    story = Story(session, settings, manager, admin, clock, now, groups)
+    for key, *_ in CHALLENGES:
+        if key not in PUBLISHED_DAYS:
+            _open_challenge(story, key)
+    _seed_history(story)
+    return len(CHALLENGES) + 1
+
+
+def _open_challenge(story: Story, key: str) -> Challenge:
+    """Write a challenge, give it its cover and publish it, a few minutes apart."""
+    session, manager, now = story.session, story.manager, story.now
+    _, type_key, title, points, extra = next(spec for spec in CHALLENGES if spec[0] == key)
+    extra = dict(extra)
+    ends_in = extra.pop("ends_in_days", None)
+    event_in = extra.pop("event_in_days", None)
+    fields = ChallengeFields(
+        type=type_key,
+        title=title,
+        points=points,
+        starts_at=story.clock.now,
+        ends_at=now + timedelta(days=ends_in) if ends_in else None,
+        event_at=_event_time(now, *event_in) if event_in else None,
+        group_ids=[story.groups[name].id for name in extra.pop("groups", [])],
+        **extra,
+    )
+    challenge = create_challenge(session, manager, fields)
+    _add_cover(session, story.settings, challenge, key)
+    story.clock.tick()
+    publish_challenge(session, manager, challenge.id)
+    story.clock.tick()
+    story.made[key] = challenge
+    return challenge
+
+
+def _draft_challenge(story: Story) -> None:
     draft = create_challenge(
-        session,
-        manager,
+        story.session,
+        story.manager,
         ChallengeFields(
             type="video",
             title="Record a video for our 10th birthday",
@@ -282,9 +353,12 @@ def seed_challenges(session: Session, settings: Settings, manager: User) -> int:
             body="_Draft:_ waiting for the events team to confirm the studio dates.",
         ),
     )
-    _add_cover(session, settings, draft, "video")
-    _seed_history(session, settings, manager, made, now)
-    return len(made) + 1
+    _add_cover(story.session, story.settings, draft, "video")
+
+
+def _event_time(now: datetime, days: int, hour: int) -> datetime:
+    """An event on the hour, `days` from now (UTC)."""
+    return (now + timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
 def _add_cover(session: Session, settings: Settings, challenge: Challenge, key: str) -> None:
@@ -352,26 +426,46 @@ class Step:
     when: datetime
     number: int
     who: User = field(compare=False)
-    kind: str = field(compare=False)  # do, pending, approve, reject, log, badge
-    key: str = field(compare=False, default="")  # a challenge, or a logged activity's type
+    # do, pending, approve, reject, log, badge, thank, redeem, fulfil, offer, accept,
+    # publish, draft, invite, declines, leave, left_company, confirm, bounce
+    kind: str = field(compare=False)
+    key: str = field(compare=False, default="")  # a challenge, a logged type, a reward
     evidence: dict = field(compare=False, default_factory=dict)
     text: str = field(compare=False, default="")  # reviewer's note, description, reason
     points: int = field(compare=False, default=0)
     big_ask: bool = field(compare=False, default=False)
     review_by: datetime | None = field(compare=False, default=None)  # approved before this
-    submission_id: int | None = field(compare=False, default=None)
+    ref: int | None = field(compare=False, default=None)  # the submission, offer... acted on
 
 
 class Timeline:
     def __init__(self, now: datetime, month_start: datetime, rng: random.Random) -> None:
         self.now, self.month_start, self.rng = now, month_start, rng
         self.steps: list[Step] = []
-        self.join_days: dict[int, int] = {}  # advocate id: how many days ago they opted in
+        self.join_days: dict[int, float] = {}  # advocate id: how many days ago they opted in
+        self.demo_ids: set[int] = set()  # the README's logins: thanked as it says
+        self.bouncing: int | None = None  # whose address bounces after their first approval
 
     def add(self, when: datetime, who: User, kind: str, key: str = "", **extra) -> Step:
         step = Step(when, len(self.steps), who, kind, key, **extra)
         self.steps.append(step)
         return step
+
+    def ago(self, days: float) -> datetime:
+        return self.now - timedelta(days=days)
+
+    def published(self, key: str) -> datetime:
+        """When a challenge that went live later was published (at 15:00 UTC that day)."""
+        return self.ago(PUBLISHED_DAYS[key]).replace(hour=15, minute=0, second=0, microsecond=0)
+
+    def live(self, key: str, when: datetime) -> datetime:
+        """No one completes a challenge before it is published."""
+        if key not in PUBLISHED_DAYS:
+            return when
+        opened = self.published(key) + timedelta(hours=2)
+        if when >= opened:
+            return when
+        return opened + min(timedelta(days=10), (self.now - opened) / 3) * self.rng.random()
 
     def reviewed(self, when: datetime, who: User, key: str, evidence: dict) -> None:
         """A completion a manager approves a few hours to two days later, in the same month."""
@@ -387,9 +481,8 @@ class Timeline:
         )
 
 
-def _seed_history(
-    session: Session, settings: Settings, manager: User, made: dict[str, Challenge], now: datetime
-) -> None:
+def _seed_history(story: Story) -> None:
+    session, now = story.session, story.now
     rng = random.Random(2026)
     local = now.astimezone(zone(game_settings(session).time_zone))
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -397,6 +490,8 @@ def _seed_history(
     demo = {email: find_user_by_email(session, email) for email in DEMO_ADVOCATES}
     if any(user is None for user in demo.values()):
         return
+    timeline.demo_ids = {user.id for user in demo.values()}
+    _plan_program(timeline, story)
     _plan_demo_advocates(timeline, demo)
     roster = list(
         session.scalars(
@@ -406,55 +501,132 @@ def _seed_history(
         )
     )
     leaving, hiding = _plan_roster(timeline, roster)
-    _backdate_joining(session, timeline, list(demo.values()))
+    _backdate_joining(session, timeline)
     first_message = next_message_id(session)
-    _play(session, settings, manager, made, timeline)
-    _settle_thanks(session, manager, demo.values(), timeline)
-    close_the_past(session, now - timedelta(days=1), first_message)
+    _play(story, timeline)
+    story.clock.now = now - timedelta(minutes=1)
     for user in hiding:
         user.hide_from_leaderboard = True
     for user in leaving:
         opt_out(session, user)
+    _last_visits(session, story)
+    session.flush()
+    close_the_past(session, now - timedelta(days=1), first_message)
+    read_by_last_visit(session)
+    thanks.recount_thanks_by_day(session)
     session.flush()
 
 
-# the demo advocates the README describes (Emi, who left, and Dev, invited, have no history)
+# the demo advocates the README describes (Dev, invited, has no history)
 DEMO_ADVOCATES = (
     "ana.ruiz@northwind.example",
     "ben.okafor@globex.example",
     "carla.meyer@initech.example",
+    "emi.tanaka@umbrella.example",
+    "marta.gomez@initech.example",
+    "raj.mehta@northwind.example",
 )
+# days ago each joined (Ben and Raj in the pilot)
+DEMO_JOINED = {
+    "ana.ruiz@northwind.example": 130,
+    "ben.okafor@globex.example": 395,
+    "carla.meyer@initech.example": 250,
+    "emi.tanaka@umbrella.example": 200,
+    "marta.gomez@initech.example": 150,
+    "raj.mehta@northwind.example": 392,
+}
+
+
+def _plan_program(timeline: Timeline, story: Story) -> None:
+    """What staff did besides reviewing: later challenges, a draft, an invitation."""
+    manager = story.manager
+    for key in PUBLISHED_DAYS:
+        timeline.add(timeline.published(key), manager, "publish", key)
+    timeline.add(timeline.ago(DRAFTED_DAYS), manager, "draft")
+    # this morning: its email (the link to follow) is still to go out when `make run` starts
+    timeline.add(
+        timeline.ago(0.2), manager, "invite", "Acme Retail", text="dev.sharma@acme.example"
+    )
 
 
 def _plan_demo_advocates(timeline: Timeline, demo: dict[str, User | None]) -> None:
     """The logins in the README: what each of them has done, and when."""
-    now = timeline.now
+    now, ago = timeline.now, timeline.ago
     ana, ben = demo["ana.ruiz@northwind.example"], demo["ben.okafor@globex.example"]
-    carla = demo["carla.meyer@initech.example"]
+    carla, emi = demo["carla.meyer@initech.example"], demo["emi.tanaka@umbrella.example"]
+    marta, raj = demo["marta.gomez@initech.example"], demo["raj.mehta@northwind.example"]
+    for who in demo.values():
+        timeline.join_days[who.id] = DEMO_JOINED[who.email]
 
-    def ago(days: float) -> datetime:
-        return now - timedelta(days=days)
-
-    # Ana: one step of the first-visit path done, a few quick ones, a G2 review waiting,
-    # and this month the advisory board that made her a Contributor (she hasn't seen it yet)
-    timeline.add(ago(40), ana, "do", "profile", evidence={"answer": PROFILE_ANSWERS[0]})
-    timeline.add(ago(12), ana, "do", "poll", evidence={"answer": "Customer support"})
+    # Ana: one step of the first-visit path, a referral Maya thanked her for with a gift
+    # card, a hoodie still to ship, a G2 review and an RSVP waiting, and today the advisory
+    # board that made her a Contributor (she hasn't seen it yet) and another offer
+    timeline.add(ago(128), ana, "do", "profile", evidence={"answer": PROFILE_ANSWERS[0]})
+    referral = {
+        "name": "Daniel Cho",
+        "email": "daniel.cho@fabrikamhealth.example",
+        "company": "Fabrikam Health",
+        "note": "Runs patient support at a sister hospital.",
+    }
+    timeline.reviewed(ago(95), ana, "refer", referral)
+    timeline.add(
+        ago(92),
+        ana,
+        "offer",
+        "Amazon.com gift card, $25",
+        text="Thank you for introducing us to Fabrikam Health, Ana!",
+        evidence={"accept_in_hours": 9, "fulfil": (20, "AMZN-7Q4K-22XP-9LMT")},
+    )
+    timeline.add(ago(70), ana, "do", "beta", evidence={"answer": BETA_ANSWERS[2]})
     share = {"post_url": "https://www.linkedin.com/posts/ana-ruiz_benchmark"}
+    timeline.add(ago(45), ana, "do", "share", evidence=share)
+    hoodie = "Ana Ruiz\n200 Harbor Street\nBoston, MA 02110\nSize M"
+    # waits past the age limit to deliver (10 days): it leads its queue
+    timeline.add(
+        ago(12 + 2 / 24),
+        ana,
+        "redeem",
+        "Vouch hoodie",
+        text="demo-hoodie",
+        evidence={"address": hoodie},
+    )
+    timeline.add(ago(12), ana, "do", "poll", evidence={"answer": "Customer support"})
+    share = {"post_url": "https://www.linkedin.com/posts/ana-ruiz_benchmark-nov"}
     timeline.add(ago(10), ana, "do", "share", evidence=share)
     timeline.add(ago(6), ana, "do", "watch", evidence={"done": True})
+    timeline.add(ago(2.6), ana, "pending", "roadmap")
     review = {"review_url": "https://www.g2.com/products/vouch/reviews/ana-ruiz", "disclosed": True}
     timeline.add(ago(2), ana, "pending", "review", evidence=review)
     recent = max(timeline.month_start, now - timedelta(hours=20))
+    board = recent + (now - recent) * 0.4
     timeline.add(
-        recent + (now - recent) * 0.4,
+        board,
         ana,
         "log",
         "case_study",
         text="Hosted two customer advisory board sessions",
         points=800,
     )
+    timeline.add(
+        board + (now - board) * 0.5,
+        ana,
+        "offer",
+        "Amazon.com gift card, $25",
+        text="Thank you for hosting the advisory board, Ana!",
+    )
 
-    # Ben: a reference call that closed a deal, a talk staff logged, a referral waiting
+    # Ben, with us since the pilot: a G2 review, a reference call that closed a deal, a
+    # talk staff logged, a donation made, a referral and a newsletter feature waiting
+    timeline.add(ago(393), ben, "do", "profile", evidence={"answer": PROFILE_ANSWERS[4]})
+    timeline.add(ago(380), ben, "do", "poll", evidence={"answer": "Operations"})
+    share = {"post_url": "https://www.linkedin.com/posts/ben-okafor_benchmark"}
+    timeline.add(ago(250), ben, "do", "share", evidence=share)
+    review = {
+        "review_url": "https://www.g2.com/products/vouch/reviews/ben-okafor",
+        "disclosed": True,
+    }
+    timeline.reviewed(ago(210), ben, "review", review)
+    timeline.add(ago(33), ben, "confirm")
     timeline.add(
         ago(20),
         ben,
@@ -474,6 +646,14 @@ def _plan_demo_advocates(timeline: Timeline, demo: dict[str, User | None]) -> No
         "badge",
         text="Closed a deal for us on a reference call, two weeks after his HIMSS panel.",
     )
+    timeline.add(
+        ago(6.5),
+        ben,
+        "redeem",
+        "Donate $25 to Doctors Without Borders",
+        text="demo-donation",
+        evidence={"fulfil": (22, "MSF receipt 2026-118734")},
+    )
     referral = {
         "name": "Priya Nair",
         "email": "priya.nair@contoso.example",
@@ -481,8 +661,15 @@ def _plan_demo_advocates(timeline: Timeline, demo: dict[str, User | None]) -> No
         "note": "Evaluating advocacy tools this quarter.",
     }
     timeline.add(ago(3), ben, "pending", "refer", evidence=referral)
+    timeline.add(
+        ago(1.8), ben, "redeem", "Featured in our customer newsletter", text="demo-newsletter"
+    )
 
-    # Carla: points for an introduction, an RSVP, and a review sent back with the reason
+    # Carla: points for an introduction, no more gifts, a donation waiting for an admin (it
+    # waits past the 3 days to decide, so it leads its queue), a review sent back, an RSVP
+    timeline.add(ago(248), carla, "do", "profile", evidence={"answer": PROFILE_ANSWERS[3]})
+    timeline.add(ago(247.9), carla, "do", "guide", evidence={"done": True})
+    timeline.add(ago(200), carla, "do", "poll", evidence={"answer": "Customer support"})
     timeline.add(
         ago(8),
         carla,
@@ -491,6 +678,9 @@ def _plan_demo_advocates(timeline: Timeline, demo: dict[str, User | None]) -> No
         text="Introduced our AE to her peer at Contoso Bank",
         points=300,
     )
+    # her bank's new rule: she asks us to send her no gifts (the request waits for an admin)
+    timeline.add(ago(6), carla, "declines", text="Our compliance team says no gifts at all.")
+    timeline.add(ago(5 + 3 / 24), carla, "redeem", "Donate €10 to Code Club", text="demo-code-club")
     draft = {"review_url": "https://www.g2.com/products/vouch/reviews/draft-123", "disclosed": True}
     timeline.add(
         ago(4),
@@ -502,8 +692,32 @@ def _plan_demo_advocates(timeline: Timeline, demo: dict[str, User | None]) -> No
     )
     timeline.add(ago(1), carla, "pending", "roadmap")
 
+    # Emi tried it for a while and left the program
+    timeline.add(ago(198), emi, "do", "profile", evidence={"answer": PROFILE_ANSWERS[1]})
+    timeline.add(ago(160), emi, "do", "poll", evidence={"answer": "Sales"})
+    timeline.add(ago(40), emi, "leave")
 
-# activities staff log for the busiest advocates: (type, what they did, points)
+    # Marta reads the hub in Spanish: the first-visit path done, a review, a share
+    timeline.add(ago(149), marta, "do", "profile", evidence={"answer": PROFILE_ANSWERS[3]})
+    timeline.add(ago(148.9), marta, "do", "guide", evidence={"done": True})
+    first = {"answer": "Write a review"}
+    timeline.add(ago(148.8), marta, "do", "first_question", evidence=first)
+    review = {
+        "review_url": "https://www.g2.com/products/vouch/reviews/marta-gomez",
+        "disclosed": True,
+    }
+    timeline.reviewed(ago(90), marta, "review", review)
+    timeline.add(ago(33), marta, "do", "poll", evidence={"answer": "Customer support"})
+    share = {"post_url": "https://www.linkedin.com/posts/marta-gomez_benchmark"}
+    timeline.add(ago(3), marta, "do", "share", evidence=share)
+
+    # Raj joined in the pilot, confirmed his role then and never since: he is asked again
+    timeline.add(ago(391.9), raj, "confirm")
+    timeline.add(ago(391), raj, "do", "profile", evidence={"answer": PROFILE_ANSWERS[2]})
+    timeline.add(ago(385), raj, "do", "poll", evidence={"answer": "Operations"})
+    timeline.reviewed(ago(300), raj, "refer", _evidence(timeline.rng, raj, "refer", ago(300)))
+
+
 LOGGED = {
     "keynote": ("webinar", "Keynote at Vouch Summit", 4_000),
     "board": ("webinar", "Chaired the customer advisory board for a year", 3_000),
@@ -536,22 +750,25 @@ STORY_NOTES = (
 
 def _plan_roster(timeline: Timeline, roster: list[User]) -> tuple[list[User], list[User]]:
     """Every level for everyone to see: 3 Legends, 8 Champions, 24 Contributors, 30 who
-    have started and the rest not yet; sixteen busy this month. About 320 completions in
-    all, so the demo loads in seconds. Returns who leaves the program and who hides."""
+    have started and the rest not yet; sixteen busy this month. Founding members joined in
+    the pilot, most at the launch or since. Returns who leaves the program and who hides."""
     rng = timeline.rng
     people = list(roster)
     rng.shuffle(people)
     legends, champions = people[:3], people[3:11]
     contributors, regulars = people[11:35], people[35:65]
     for who in people[65:]:
-        timeline.join_days[who.id] = rng.randint(45, 360)  # joined, nothing done yet
+        timeline.join_days[who.id] = rng.uniform(20, LAUNCH_DAYS - 5)  # nothing done yet
     for who in legends:
-        timeline.join_days[who.id] = rng.randint(520, 900)
+        timeline.join_days[who.id] = rng.uniform(PILOT_DAYS - 20, PILOT_DAYS - 2)
         historic = [*STARTERS, "poll", "watch", "share", "review", "refer", "story", "beta"]
         historic += [("keynote",), ("board",), ("meetup",)]
         _plan_person(timeline, who, historic, ["share", ("panel",)])
     for n, who in enumerate(champions):
-        timeline.join_days[who.id] = rng.randint(520, 900)
+        pilot = n < 3
+        timeline.join_days[who.id] = (
+            rng.uniform(PILOT_DAYS - 20, PILOT_DAYS - 2) if pilot else rng.uniform(200, LAUNCH_DAYS)
+        )
         big = "call" if _is_enterprise(who) else "story"
         month = ["share", "story"] if n < 2 else ["share", "refer"] if n < 5 else []
         historic = [*STARTERS, "poll", "share", "review", "refer", ("podcast",)]
@@ -560,7 +777,9 @@ def _plan_roster(timeline: Timeline, roster: list[User]) -> tuple[list[User], li
             historic.append(big)
         _plan_person(timeline, who, historic, month)
     for n, who in enumerate(contributors):
-        timeline.join_days[who.id] = rng.randint(520, 900) if n % 2 else rng.randint(45, 360)
+        timeline.join_days[who.id] = (
+            rng.uniform(150, LAUNCH_DAYS) if n % 2 else rng.uniform(45, 200)
+        )
         starters = list(STARTERS) if rng.random() < 0.6 else rng.sample(STARTERS, 1)
         historic = [*starters, "review", "refer"]
         historic += rng.sample(["watch", "share", "poll", ("article",)], 1)
@@ -568,9 +787,20 @@ def _plan_roster(timeline: Timeline, roster: list[User]) -> tuple[list[User], li
             historic.append("call")
         _plan_person(timeline, who, historic, ["share", "refer"] if n < 5 else [])
     for n, who in enumerate(regulars):
-        timeline.join_days[who.id] = rng.randint(45, 360)
+        timeline.join_days[who.id] = rng.uniform(45, 250)
         historic = rng.sample([*STARTERS, "poll", "share"], rng.randint(1, 2))
         _plan_person(timeline, who, historic, ["share"] if n < 3 else [])
+    # the founding members confirmed their company and role within the year
+    for who in people:
+        joined = timeline.join_days[who.id]
+        if joined > 365:
+            timeline.add(timeline.ago(joined - rng.uniform(340, 360)), who, "confirm")
+    # one told us last month they left their company (nothing of theirs comes after); one
+    # address has bounced since
+    leaver, left_at = contributors[7], timeline.ago(25)
+    timeline.steps = [s for s in timeline.steps if s.who is not leaver or s.when < left_at]
+    timeline.add(left_at, leaver, "left_company")
+    timeline.bouncing = regulars[12].id
     # a Champion and a Contributor busy this month, and one regular, prefer not to be listed;
     # a Champion busy this month has just left the program
     return [champions[3]], [champions[4], contributors[4], regulars[10]]
@@ -587,8 +817,7 @@ def _plan_person(timeline: Timeline, who: User, historic: list, this_month: list
     """Historic actions spread from when they joined (starters first) to just before this
     month; this month's between its first midnight and now."""
     rng, now = timeline.rng, timeline.now
-    joined = now - timedelta(days=timeline.join_days[who.id])
-    start = max(joined + timedelta(days=1), now - timedelta(days=HISTORY_DAYS))
+    start = now - timedelta(days=timeline.join_days[who.id] - 1)
     end = timeline.month_start - timedelta(days=2)
     for action, when in zip(historic, _spread(rng, len(historic), start, end), strict=True):
         _plan_action(timeline, who, action, when)
@@ -608,6 +837,7 @@ def _plan_action(timeline: Timeline, who: User, action, when: datetime) -> None:
         points = int(round(points * timeline.rng.uniform(0.85, 1.15), -1))
         timeline.add(when, who, "log", type_key, text=description, points=points)
         return
+    when = timeline.live(action, when)
     evidence = _evidence(timeline.rng, who, action, when)
     if action in ("review", "refer", "call", "story"):
         timeline.reviewed(when, who, action, evidence)
@@ -655,56 +885,59 @@ PEERS = (("Grace", "Lee"), ("Mateo", "Silva"), ("Hana", "Kim"), ("Ravi", "Patel"
 PEER_COMPANIES = ("Contoso Health", "Fabrikam Foods", "Tailspin Travel", "Wingtip Energy")
 
 
-def _backdate_joining(session: Session, timeline: Timeline, people: list[User]) -> None:
-    """When each advocate opted in (the year badge reads it)."""
-    demo_days = {
-        "ana.ruiz@northwind.example": 200,
-        "ben.okafor@globex.example": 600,
-        "carla.meyer@initech.example": 300,
-    }
-    days = {who.id: demo_days[who.email] for who in people if who and who.email in demo_days}
-    days.update(timeline.join_days)
+def _backdate_joining(session: Session, timeline: Timeline) -> None:
+    """When each advocate opted in (the year badge reads it): their accounts were set up
+    before the pilot, each person joined when the story says."""
+    days = timeline.join_days
     for consent in session.scalars(
         select(ConsentRecord).where(
             ConsentRecord.user_id.in_(list(days)),
             ConsentRecord.opted_out_at.is_(None),
         )
     ):
-        joined = timeline.now - timedelta(days=days[consent.user_id])
-        consent.opted_in_at = joined
-        session.get(User, consent.user_id).created_at = joined - timedelta(days=1)
+        consent.opted_in_at = timeline.ago(days[consent.user_id])
     session.flush()
 
 
-def _play(
-    session: Session,
-    settings: Settings,
-    manager: User,
-    made: dict[str, Challenge],
-    timeline: Timeline,
-) -> None:
+# no two actions in one minute: the audit log reads as one person's day after another's
+SPACING = timedelta(seconds=61)
+
+
+def _play(story: Story, timeline: Timeline) -> None:
     """Run every step through the services, in the order things happened."""
-    manual = session.scalar(select(Badge.id).where(Badge.rule == "manual", Badge.enabled))
+    session, clock = story.session, story.clock
+    story.manual_badge_id = session.scalar(
+        select(Badge.id).where(Badge.rule == "manual", Badge.enabled)
+    )
     queue = list(timeline.steps)
     heapq.heapify(queue)
-    clock = DemoClock(timeline.now)
-    with dated_by(session, clock):
-        while queue:
-            step = heapq.heappop(queue)
-            clock.now = step.when
-            try:
-                with session.begin_nested():
-                    later = _run(session, settings, manager, made, manual, step)
-            except DomainError as e:
-                print("SKIP", step.kind, step.key, step.who.email, e.message)
-                continue  # a limit or the big-ask cap said no, as it would have that day
-            if later is not None:
-                later.number = len(timeline.steps)
-                timeline.steps.append(later)
-                heapq.heappush(queue, later)
+    last = clock.now
+    while queue:
+        step = heapq.heappop(queue)
+        # a step planned in the same minute as the last waits a minute (unless that would
+        # pass today: the first minutes of a month crowd this month's board)
+        if step.when < last + SPACING and last + SPACING < timeline.now:
+            step.when = last + SPACING
+        clock.now = step.when
+        try:
+            with session.begin_nested():
+                later = _run(story, timeline, step)
+        except DomainError as e:
+            print("SKIP", step.kind, step.key, step.who.email, e.message)
+            continue  # a limit or the big-ask cap said no, as it would have that day
+        last = max(last, clock.now)
+        for next_step in later:
+            if next_step.when >= timeline.now:
+                continue  # it has not happened yet
+            next_step.number = len(timeline.steps)
+            timeline.steps.append(next_step)
+            heapq.heappush(queue, next_step)
 
 
-def _run(session, settings, manager, made, manual_badge_id, step: Step) -> Step | None:
+def _run(story: Story, timeline: Timeline, step: Step) -> list[Step]:
+    """One step through the services; returns what follows from it (a review, a thank-you,
+    a delivery)."""
+    session, settings, manager = story.session, story.settings, story.manager
     who, now = step.who, step.when
     if step.kind == "log":
         done = services.log_activity(
@@ -718,62 +951,195 @@ def _run(session, settings, manager, made, manual_badge_id, step: Step) -> Step 
             step.points,
             big_ask=step.big_ask,
         )
-        done.reviewed_at = now
-        return None
-    if step.kind == "badge":
-        if manual_badge_id is not None:
-            give_manual_badge(session, manager, who, manual_badge_id, step.text)
-        return None
+        return _after_approval(story, timeline, who, done)
     if step.kind == "approve":
-        done = services.approve(session, settings, manager, step.submission_id, step.text)
-        done.reviewed_at = now
-        return None
-    challenge_id = made[step.key].id
+        done = services.approve(session, settings, manager, step.ref, step.text)
+        return _after_approval(story, timeline, who, done)
+    if step.kind in ("do", "pending", "reject"):
+        return _submit(story, timeline, step)
+    if step.kind == "send_back":
+        services.reject(session, settings, manager, step.ref, step.text)
+    elif step.kind == "thank":
+        thanks.mark_thanked(session, manager, step.ref, step.text)
+    elif step.kind in ("redeem", "offer", "accept", "fulfil"):
+        return _reward_step(story, step)
+    elif step.kind == "badge" and story.manual_badge_id is not None:
+        give_manual_badge(session, manager, who, story.manual_badge_id, step.text)
+    elif step.kind == "publish":
+        _open_challenge(story, step.key)
+    elif step.kind == "draft":
+        _draft_challenge(story)
+    elif step.kind == "invite":
+        account = find_account_by_name(session, step.key)
+        invite_user(session, settings, manager, step.text, Role.ADVOCATE, account)
+    elif step.kind == "declines":
+        set_declines_gifts(session, who, True, step.text)
+    elif step.kind == "leave":
+        opt_out(session, who)
+    elif step.kind == "left_company":
+        leave_company(session, settings, who)
+    elif step.kind == "confirm":
+        confirm_profile(session, who, who.title, who.job_level)
+    elif step.kind == "bounce":
+        _bounce(session, who)
+    return []
+
+
+def _submit(story: Story, timeline: Timeline, step: Step) -> list[Step]:
+    session, settings, who, now = story.session, story.settings, step.who, step.when
+    challenge_id = story.made[step.key].id
     done = services.submit(session, settings, who, challenge_id, step.evidence, now=now)
     if done.status == SubmissionStatus.APPROVED:
-        done.reviewed_at = now
-    elif step.kind == "reject":
-        services.reject(session, settings, manager, done.id, step.text)
-        done.reviewed_at = now + timedelta(hours=20)
-    elif step.review_by is not None:
+        return _after_approval(story, timeline, who, done)
+    if step.kind == "reject":  # sent back the next working day
+        return [Step(now + timedelta(hours=20), 0, who, "send_back", text=step.text, ref=done.id)]
+    if step.review_by is not None:
         # reviewed within two days (varied, repeatable), and before the month is out
         delay = min(timedelta(hours=3 + (step.number * 7) % 44), (step.review_by - now) / 2)
-        return Step(now + delay, 0, who, "approve", text=step.text, submission_id=done.id)
-    return None
+        return [Step(now + delay, 0, who, "approve", text=step.text, ref=done.id)]
+    return []
 
 
-def _settle_thanks(session: Session, manager: User, demo_people, timeline: Timeline) -> None:
-    """Each thank-you is owed from the approval; the program thanked everyone within the
-    week, except this last week (the demo logins' own are left as the README says)."""
-    now = timeline.now
-    for item in session.scalars(select(ThankYou).join(ThankYou.submission)):
-        item.created_at = item.submission.reviewed_at or item.submission.created_at
-    session.flush()
-    demo_ids = {who.id for who in demo_people if who is not None}
-    old = session.scalars(
-        select(ThankYou)
-        .join(ThankYou.submission)
-        .where(
-            ThankYou.thanked_at.is_(None),
-            ThankYou.created_at < now - timedelta(days=thanks.PROMPT_DAYS),
-            Submission.advocate_id.not_in(demo_ids),
+DEMO_THANKS = (
+    "Thanked {name} at the user group dinner",
+    "Handwritten card from the CEO",
+    "Thanked {name} on the monthly advocates' call",
+)
+ROSTER_THANKS = (
+    "Thanked on the monthly advocates' call",
+    "Called to say thank you",
+    "A note from their account manager",
+)
+
+
+def _after_approval(
+    story: Story, timeline: Timeline, who: User, submission: Submission
+) -> list[Step]:
+    """Each approval is owed a thank-you: the program thanks people within the week
+    (a few late), except this last week's; the README's logins keep their last two weeks'
+    open. The address that bounces does so after its first approval email."""
+    later = []
+    if timeline.bouncing == who.id:
+        timeline.bouncing = None
+        later.append(Step(story.clock.now + timedelta(hours=1), 0, who, "bounce"))
+    item_id = story.session.scalar(
+        select(ThankYou.id).where(ThankYou.submission_id == submission.id)
+    )
+    approved, n = story.clock.now, len(timeline.steps)
+    if item_id is None:
+        return later
+    if who.id in timeline.demo_ids:
+        if approved > timeline.ago(14):
+            return later
+        note = DEMO_THANKS[n % len(DEMO_THANKS)].format(name=who.name.split(" ")[0])
+        delay = timedelta(days=2 + n % 3, hours=timeline.rng.uniform(1, 6))
+    else:
+        if approved > timeline.ago(thanks.PROMPT_DAYS):
+            return later
+        late = 3 if n % 13 == 0 else 0
+        note = ROSTER_THANKS[n % len(ROSTER_THANKS)]
+        delay = timedelta(days=1 + n % 6 + late, hours=timeline.rng.uniform(1, 8))
+    later.append(Step(approved + delay, 0, who, "thank", text=note, ref=item_id))
+    return later
+
+
+def _reward_step(story: Story, step: Step) -> list[Step]:
+    """Redemptions and gift offers, and what staff did about them later."""
+    session, settings, who, now = story.session, story.settings, step.who, step.when
+    fulfil = step.evidence.get("fulfil")
+    if step.kind == "redeem":
+        reward = reward_named(session, step.key)
+        done = flow.redeem(
+            session, settings, who, reward.id, step.text, step.evidence.get("address", ""), now=now
         )
-    ).all()
-    for n, item in enumerate(old):
-        item.thanked_at = item.created_at + timedelta(days=1 + n % 9)
-        item.thanked_by_id, item.method = manager.id, "other"
-        item.note = "Thanked on the monthly advocates' call"
-    session.flush()
-    said = [("Thanked Ana at the user group dinner", 2), ("Handwritten card from the CEO", 4)]
-    theirs = session.scalars(
-        select(ThankYou)
-        .join(ThankYou.submission)
-        .where(Submission.advocate_id.in_(demo_ids))
-        .order_by(ThankYou.created_at)
-        .limit(2)
-    ).all()
-    for item, (note, days_later) in zip(theirs, said, strict=True):
-        thanks.mark_thanked(session, manager, item.id, note)
-        item.thanked_at = item.created_at + timedelta(days=days_later)
-    session.flush()
-    thanks.recount_thanks_by_day(session)
+        redemption_id = done.id
+    elif step.kind == "offer":
+        reward = reward_named(session, step.key)
+        offer = flow.offer_gift(session, settings, story.manager, who.id, reward.id, step.text)
+        hours = step.evidence.get("accept_in_hours")
+        if hours is None:
+            return []
+        evidence = {"fulfil": fulfil} if fulfil else {}
+        return [
+            Step(now + timedelta(hours=hours), 0, who, "accept", ref=offer.id, evidence=evidence)
+        ]
+    elif step.kind == "accept":
+        redemption_id = flow.accept_offer(session, settings, who, step.ref, "").redemption_id
+    else:
+        flow.fulfil_redemption(session, settings, story.admin, step.ref, step.text)
+        return []
+    if not fulfil:
+        return []
+    hours, reference = fulfil
+    return [
+        Step(
+            now + timedelta(hours=hours),
+            0,
+            story.admin,
+            "fulfil",
+            text=reference,
+            ref=redemption_id,
+        )
+    ]
+
+
+BOUNCE = "550 5.1.1 <{email}>: Recipient address rejected: user unknown"
+
+
+def _bounce(session: Session, who: User) -> None:
+    """Their mail server refused the last email: it is marked, and so is the address."""
+    reason = BOUNCE.format(email=who.email)
+    message = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.to_email == who.email)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if message is not None:
+        message.bounced_at, message.last_error, message.attempts = utcnow(), reason, 1
+    mark_unreachable(session, who.email, reason)
+
+
+def _last_visits(session: Session, story: Story) -> None:
+    """When each person last logged in: advocates when they last did something themselves
+    (or joined, or left), staff this morning."""
+    seen: dict[int, datetime] = {}
+
+    def saw(rows) -> None:
+        for user_id, when in rows:
+            if when is not None and (user_id not in seen or when > seen[user_id]):
+                seen[user_id] = when
+
+    saw(
+        session.execute(
+            select(Submission.advocate_id, func.max(Submission.created_at))
+            .where(Submission.logged_by_id.is_(None))
+            .group_by(Submission.advocate_id)
+        )
+    )
+    saw(
+        session.execute(
+            select(Redemption.advocate_id, func.max(Redemption.created_at)).group_by(
+                Redemption.advocate_id
+            )
+        )
+    )
+    saw(
+        session.execute(
+            select(ConsentRecord.user_id, func.max(ConsentRecord.opted_in_at)).group_by(
+                ConsentRecord.user_id
+            )
+        )
+    )
+    saw(
+        session.execute(
+            select(ConsentRecord.user_id, func.max(ConsentRecord.opted_out_at)).group_by(
+                ConsentRecord.user_id
+            )
+        )
+    )
+    saw(session.execute(select(ProfileConfirmation.user_id, ProfileConfirmation.created_at)))
+    seen[story.manager.id] = story.now - timedelta(minutes=50)
+    seen[story.admin.id] = story.now - timedelta(hours=2)
+    for user in session.scalars(select(User).where(User.id.in_(list(seen)))):
+        user.last_login_at = seen[user.id] + timedelta(minutes=-2)

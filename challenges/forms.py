@@ -35,9 +35,16 @@ from challenges.models import Approval, LimitKind, Period
 from challenges.types import REGISTRY, Field, type_choices
 from portal.accounts.models import JobLevel
 from portal.forms import Form
+from portal.i18n import _, _l
 from portal.ids import parse_row_id, row_id
 
 MAX_BULK = 100  # two pages of the review queue
+PERIOD_LABELS = {
+    Period.WEEK: _l("Week"),
+    Period.MONTH: _l("Month"),
+    Period.QUARTER: _l("Quarter"),
+    Period.YEAR: _l("Year"),
+}
 
 
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -47,7 +54,11 @@ def _wtforms_field(spec: Field, for_config: bool = False):
     """A WTForms field for a type's Field. Required-ness is checked by the type itself, so
     the message names the field the way the type does."""
     longest = 5000 if spec.kind == "textarea" else 1000
-    too_long = f"Keep it under {longest:,} characters."
+    too_long = (  # lazy: the authoring form builds these fields at import
+        _l("Keep it under 5,000 characters.")
+        if longest == 5000
+        else _l("Keep it under 1,000 characters.")
+    )
     kwargs = {
         "label": spec.label,
         "description": spec.help,
@@ -72,7 +83,7 @@ def _wtforms_field(spec: Field, for_config: bool = False):
             validators=[Optional()],
         )
     if spec.kind == "select":
-        choices = list(spec.choices) if not for_config else [("", "Choose…"), *spec.choices]
+        choices = list(spec.choices) if not for_config else [("", _l("Choose…")), *spec.choices]
         return SelectField(**kwargs, choices=choices, validate_choice=False)
     return StringField(**kwargs)
 
@@ -91,11 +102,11 @@ def evidence_form(challenge, formdata=None) -> Form:
 
 def _submit_label(type_key: str) -> str:
     return {
-        "webinar": "RSVP",
-        "referral": "Send referral",
-        "survey": "Send answer",
-        "content": "Mark as done",
-    }.get(type_key, "Submit")
+        "webinar": _("RSVP"),
+        "referral": _("Send referral"),
+        "survey": _("Send answer"),
+        "content": _("Mark as done"),
+    }.get(type_key, _("Submit"))
 
 
 def evidence_data(form: Form) -> dict:
@@ -111,90 +122,107 @@ def config_field_names(type_key: str) -> list[str]:
 
 
 class ChallengeForm(Form):
-    type = SelectField("Type", choices=type_choices())
+    type = SelectField(_l("Type"), choices=type_choices())
     title = StringField(
-        "Title", validators=[DataRequired("Give the challenge a title."), Length(max=200)]
+        _l("Title"), validators=[DataRequired(_l("Give the challenge a title.")), Length(max=200)]
     )
     body = TextAreaField(
-        "Description",
-        description="Markdown: **bold**, _italic_, [links](https://…), lists. "
-        "HTML is removed for safety.",
+        _l("Description"),
+        description=_l(
+            "Markdown: **bold**, _italic_, [links](https://…), lists. HTML is removed for safety."
+        ),
         render_kw={"rows": 6},
         validators=[Length(max=20000)],
     )
     points = IntegerField(
-        "Points",
+        _l("Points"),
         default=100,
         validators=[
-            InputRequired("Give the points (0 for none)."),
-            NumberRange(0, 100_000, "Between 0 and 100,000 points."),
+            InputRequired(_l("Give the points (0 for none).")),
+            NumberRange(0, 100_000, _l("Between 0 and 100,000 points.")),
         ],
     )
     points_visible = BooleanField(
-        "Show the points up front",
+        _l("Show the points up front"),
         default=True,
-        description="Untick for a rewarded program: the points are a surprise thank-you.",
+        description=_l("Untick for a rewarded program: the points are a surprise thank-you."),
     )
     starts_at = DateTimeLocalField(
-        "Opens (UTC)",
+        _l("Opens"),
         format=LOCAL,
         validators=[Optional()],
-        description="Blank: as soon as it is published.",
+        description=_l("Blank: as soon as it is published."),
     )
     ends_at = DateTimeLocalField(
-        "Closes (UTC)",
+        _l("Closes"),
         format=LOCAL,
         validators=[Optional()],
-        description="Blank: open until archived.",
+        description=_l("Blank: open until archived."),
+    )
+    # an event type's (webinar): shown in its type's details, read in the author's zone
+    event_at = DateTimeLocalField(
+        _l("When the event starts"), format=LOCAL, validators=[Optional()]
+    )
+    event_minutes = IntegerField(
+        _l("Length (minutes)"),
+        default=60,
+        validators=[Optional(), NumberRange(1, 24 * 60, _l("Between 1 and 1,440 minutes."))],
+    )
+    join_url = URLField(
+        _l("Join link"),
+        description=_l("Shown only to advocates who RSVP, and in their calendar invite."),
+        validators=[Optional(), Length(max=500, message=_l("Keep it under 500 characters."))],
     )
     limit_kind = SelectField(
-        "Each advocate may complete it",
+        _l("Each advocate may complete it"),
         choices=[
-            (LimitKind.ONCE, "Once"),
-            (LimitKind.TIMES, "A number of times"),
-            (LimitKind.PER_PERIOD, "Once per period"),
+            (LimitKind.ONCE, _l("Once")),
+            (LimitKind.TIMES, _l("A number of times")),
+            (LimitKind.PER_PERIOD, _l("Once per period")),
         ],
     )
     limit_count = IntegerField(
-        "Number of times",
+        _l("Number of times"),
         default=1,
-        validators=[Optional(), NumberRange(1, 1000, "Between 1 and 1,000.")],
+        validators=[Optional(), NumberRange(1, 1000, _l("Between 1 and 1,000."))],
     )
-    limit_period = SelectField("Period", choices=[(p.value, p.value.capitalize()) for p in Period])
+    limit_period = SelectField(_l("Period"), choices=[(p.value, PERIOD_LABELS[p]) for p in Period])
     cap = IntegerField(
-        "Global cap",
-        description="Only the first N completions count. Blank: no cap.",
-        validators=[Optional(), NumberRange(1, 1_000_000, "At least 1 (or blank for no cap).")],
+        _l("Global cap"),
+        description=_l("Only the first N completions count. Blank: no cap."),
+        validators=[Optional(), NumberRange(1, 1_000_000, _l("At least 1 (or blank for no cap)."))],
     )
     approval = SelectField(
-        "Approval",
+        _l("Approval"),
         choices=[
-            (Approval.MANUAL, "A manager reviews each one"),
-            (Approval.AUTO, "Approved automatically"),
+            (Approval.MANUAL, _l("A manager reviews each one")),
+            (Approval.AUTO, _l("Approved automatically")),
         ],
     )
     evidence_required = BooleanField(
-        "Evidence required",
+        _l("Evidence required"),
         default=True,
-        description="Reviews need a screenshot; case studies and videos a link or a file.",
+        description=_l("Reviews need a screenshot; case studies and videos a link or a file."),
     )
     group_ids = SelectMultipleField(
-        "Target groups",
+        _l("Target groups"),
         coerce=row_id,
-        description="None selected: every advocate. Hold Ctrl or ⌘ to select several.",
+        description=_l("None selected: every advocate. Hold Ctrl or ⌘ to select several."),
     )
     starter = BooleanField(
-        "Part of the first-visit path (starter challenge)",
-        description="New advocates see the starter challenges as a short path on their first "
-        "visits; finishing them all earns the path's badge. A starter is for every advocate "
-        "and always open: no groups, no end date, no cap.",
+        _l("Part of the first-visit path (starter challenge)"),
+        description=_l(
+            "New advocates see the starter challenges as a short path on their first "
+            "visits; finishing them all earns the path's badge. A starter is for every advocate "
+            "and always open: no groups, no end date, no cap."
+        ),
     )
     cover = FileField(
-        "Cover image",
-        description="Optional. PNG, JPEG, GIF or WebP, shown on the challenge's card and page.",
+        _l("Cover image"),
+        description=_l("Optional. PNG, JPEG, GIF or WebP, shown on the challenge's card and page."),
         render_kw={"accept": "image/png,image/jpeg,image/gif,image/webp"},
     )
-    remove_cover = BooleanField("Remove the cover image")
+    remove_cover = BooleanField(_l("Remove the cover image"))
 
 
 for _kind in REGISTRY.values():
@@ -203,160 +231,193 @@ for _kind in REGISTRY.values():
 
 
 class GiveBadgeForm(Form):
-    badge_id = SelectField("Badge", coerce=parse_row_id, validate_choice=False)
+    badge_id = SelectField(_l("Badge"), coerce=parse_row_id, validate_choice=False)
     reason = TextAreaField(
-        "Reason",
+        _l("Reason"),
         render_kw={"rows": 2},
         validators=[
-            DataRequired("Say why they earned it: they will see it."),
-            Length(max=1000, message="Keep it under 1,000 characters."),
+            DataRequired(_l("Say why they earned it: they will see it.")),
+            Length(max=1000, message=_l("Keep it under 1,000 characters.")),
         ],
-        description="The advocate sees it beside the badge.",
+        description=_l("The advocate sees it beside the badge."),
     )
-    submit = SubmitField("Give the badge")
+    submit = SubmitField(_l("Give the badge"))
 
     def validate_badge_id(self, field) -> None:
         if field.data is None:
-            raise ValidationError("Choose a badge from the list.")
+            raise ValidationError(_("Choose a badge from the list."))
 
 
 class AttendanceForm(Form):
     attendance_code = StringField(
-        "Attendance code", validators=[DataRequired("Enter the attendance code.")]
+        _l("Attendance code"), validators=[DataRequired(_l("Enter the attendance code."))]
     )
-    submit = SubmitField("Confirm attendance")
+    submit = SubmitField(_l("Confirm attendance"))
 
 
 class ReviewForm(Form):
     reason = TextAreaField(
-        "Note or reason",
+        _l("Note or reason"),
         render_kw={"rows": 2},
-        description="Required to reject; the advocate sees it.",
+        description=_l("Required to reject; the advocate sees it."),
         validators=[Length(max=2000)],
     )
-    approve = SubmitField("Approve")
-    reject = SubmitField("Reject")
+    approve = SubmitField(_l("Approve"))
+    reject = SubmitField(_l("Reject"))
 
 
 class BulkReviewForm(ReviewForm):
     submission_ids = SelectMultipleField(
-        "Submissions",
+        _l("Submissions"),
         coerce=row_id,
         validate_choice=False,
-        validators=[DataRequired("Select at least one.")],
+        validators=[DataRequired(_l("Select at least one."))],
     )
-    approve = SubmitField("Approve selected")
-    reject = SubmitField("Reject selected")
+    approve = SubmitField(_l("Approve selected"))
+    reject = SubmitField(_l("Reject selected"))
 
     def validate_submission_ids(self, field) -> None:
         if len(field.data or []) > MAX_BULK:
-            raise ValidationError(f"Decide at most {MAX_BULK} at once (two pages of the queue).")
+            raise ValidationError(
+                _(
+                    "Decide at most %(most)s at once (two pages of the queue).",
+                    most=MAX_BULK,
+                )
+            )
 
 
 class QueueFilterForm(Form):
     class Meta:
         csrf = False
 
-    challenge_id = SelectField("Challenge", coerce=row_id, validate_choice=False)
-    type = SelectField("Type", choices=[("", "All types"), *type_choices()], validate_choice=False)
+    challenge_id = SelectField(_l("Challenge"), coerce=row_id, validate_choice=False)
+    type = SelectField(
+        _l("Type"), choices=[("", _l("All types")), *type_choices()], validate_choice=False
+    )
     # a search box, not a list: there are thousands of accounts
     account = SearchField(
-        "Account name",
-        validators=[Optional(), Length(max=100, message="Keep it under 100 characters.")],
+        _l("Account name"),
+        validators=[Optional(), Length(max=100, message=_l("Keep it under 100 characters."))],
     )
     older_than_days = IntegerField(
-        "Waiting at least (days)",
-        validators=[Optional(), NumberRange(0, 3650, "Between 0 and 3,650 days.")],
+        _l("Waiting at least (days)"),
+        validators=[Optional(), NumberRange(0, 3650, _l("Between 0 and 3,650 days."))],
     )
 
 
 class ThankYouForm(Form):
     subject = StringField(
-        "Subject", validators=[DataRequired("Give the email a subject."), Length(max=200)]
+        _l("Subject"), validators=[DataRequired(_l("Give the email a subject.")), Length(max=200)]
     )
     message = TextAreaField(
-        "Message",
+        _l("Message"),
         render_kw={"rows": 8},
-        validators=[DataRequired("Write the message."), Length(max=5000)],
+        validators=[DataRequired(_l("Write the message.")), Length(max=5000)],
     )
-    submit = SubmitField("Send thank-you")
+    submit = SubmitField(_l("Send thank-you"))
 
 
 class MarkThankedForm(Form):
     note = StringField(
-        "How you thanked them",
-        validators=[DataRequired("Say how you thanked them."), Length(max=500)],
-        description="For example: called her, sent a handwritten card.",
+        _l("How you thanked them"),
+        validators=[DataRequired(_l("Say how you thanked them.")), Length(max=500)],
+        description=_l("For example: called her, sent a handwritten card."),
     )
-    submit = SubmitField("Mark thanked")
+    submit = SubmitField(_l("Mark thanked"))
 
 
 class LogActivityForm(Form):
     advocate_email = EmailField(
-        "Advocate's email",
-        validators=[DataRequired("Enter the advocate's email."), Length(max=254)],
+        _l("Advocate's email"),
+        validators=[DataRequired(_l("Enter the advocate's email.")), Length(max=254)],
     )
-    type = SelectField("What they did", choices=type_choices())
+    type = SelectField(_l("What they did"), choices=type_choices())
     description = TextAreaField(
-        "Details",
+        _l("Details"),
         render_kw={"rows": 3},
-        validators=[DataRequired("Say what they did."), Length(max=2000)],
-        description="For example: Jo (AE) arranged a reference call with Contoso directly.",
+        validators=[DataRequired(_l("Say what they did.")), Length(max=2000)],
+        description=_l("For example: Jo (AE) arranged a reference call with Contoso directly."),
     )
-    occurred_on = DateField("When", validators=[DataRequired("Give the date.")])
+    occurred_on = DateField(_l("When"), validators=[DataRequired(_l("Give the date."))])
     points = IntegerField(
-        "Points to award",
+        _l("Points to award"),
         default=0,
         validators=[
-            InputRequired("Give the points (0 for none)."),
-            NumberRange(0, 100_000, "Between 0 and 100,000 points."),
+            InputRequired(_l("Give the points (0 for none).")),
+            NumberRange(0, 100_000, _l("Between 0 and 100,000 points.")),
         ],
-        description="0: recorded and thanked, but no points.",
+        description=_l("0: recorded and thanked, but no points."),
     )
     big_ask = BooleanField(
-        "Count it as a big ask",
-        description="Reference calls, case studies and videos always count.",
+        _l("Count it as a big ask"),
+        description=_l("Reference calls, case studies and videos always count."),
     )
-    submit = SubmitField("Log activity")
+    submit = SubmitField(_l("Log activity"))
 
 
 class GroupForm(Form):
-    name = StringField("Name", validators=[DataRequired("Give the group a name."), Length(max=120)])
-    description = StringField("Description", validators=[Length(max=500)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Give the group a name.")), Length(max=120)]
+    )
+    description = StringField(_l("Description"), validators=[Length(max=500)])
     segment = StringField(
-        "Account segment", description="Blank: any segment.", validators=[Length(max=50)]
+        _l("Account segment"), description=_l("Blank: any segment."), validators=[Length(max=50)]
     )
     industry = StringField(
-        "Industry", description="Blank: any industry.", validators=[Length(max=100)]
+        _l("Industry"), description=_l("Blank: any industry."), validators=[Length(max=100)]
     )
-    region = StringField("Region", description="Blank: any region.", validators=[Length(max=50)])
+    region = StringField(
+        _l("Region"), description=_l("Blank: any region."), validators=[Length(max=50)]
+    )
     job_level = SelectField(
-        "Job level",
-        choices=[("", "Any level")] + [(j.value, j.label) for j in JobLevel],
+        _l("Job level"),
+        choices=[("", _l("Any level"))] + [(j.value, j.label) for j in JobLevel],
         validate_choice=False,  # the service names the problem
     )
     member_emails = TextAreaField(
-        "Members",
+        _l("Members"),
         render_kw={"rows": 4},
-        description="Advocates' email addresses, one per line. Everyone matching the rules "
-        "above is in the group too.",
+        description=_l(
+            "Advocates' email addresses, one per line. Everyone matching the rules "
+            "above is in the group too."
+        ),
     )
-    submit = SubmitField("Save group")
+    submit = SubmitField(_l("Save group"))
+
+
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
 
 
 class ProgramSettingsForm(Form):
     high_effort_per_advocate = IntegerField(
-        "Big asks per advocate", validators=[InputRequired(), NumberRange(1, 50)]
+        _l("Big asks per advocate"), validators=[InputRequired(), NumberRange(1, 50)]
     )
     high_effort_per_account = IntegerField(
-        "Big asks per account", validators=[InputRequired(), NumberRange(1, 500)]
+        _l("Big asks per account"), validators=[InputRequired(), NumberRange(1, 500)]
     )
     high_effort_window_days = IntegerField(
-        "Rolling window (days)", validators=[InputRequired(), NumberRange(1, 730)]
+        _l("Rolling window (days)"), validators=[InputRequired(), NumberRange(1, 730)]
     )
     thank_you_template = TextAreaField(
-        "Thank-you template",
+        _l("Thank-you template"),
         render_kw={"rows": 7},
-        description="{name}, {what} and {sender} are filled in.",
+        description=_l("{name}, {what} and {sender} are filled in."),
     )
-    submit = SubmitField("Save settings")
+    digest_weekday = SelectField(
+        _l("Weekly digest day"), coerce=int, choices=list(enumerate(WEEKDAYS))
+    )
+    digest_hour = SelectField(
+        _l("Weekly digest hour"),
+        coerce=int,
+        choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
+        description=_l("In the program's time zone (game settings)."),
+    )
+    submit = SubmitField(_l("Save settings"))

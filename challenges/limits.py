@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from challenges.models import Challenge, LimitKind
+from portal.i18n import _, _l
 from portal.periods import period_key
 
 
@@ -31,15 +32,39 @@ def free_slot(challenge: Challenge, taken: set[str], now: datetime) -> str | Non
 
 def describe_limit(challenge: Challenge) -> str:
     if challenge.limit_kind == LimitKind.PER_PERIOD:
-        return f"once a {challenge.limit_period}"
+        return str(_PER_PERIOD.get(challenge.limit_period, _PER_PERIOD["month"])[0])
     if challenge.limit_kind == LimitKind.TIMES:
-        return f"up to {challenge.limit_count} times"
-    return "once"
+        return _("up to %(count)s times", count=challenge.limit_count)
+    return _("once")
 
 
 def limit_reached_message(challenge: Challenge) -> str:
     if challenge.limit_kind == LimitKind.PER_PERIOD:
-        return f"You can do this challenge once a {challenge.limit_period}; come back next one."
+        return str(_PER_PERIOD.get(challenge.limit_period, _PER_PERIOD["month"])[1])
     if challenge.limit_kind == LimitKind.TIMES:
-        return f"You have done this challenge the most times allowed ({challenge.limit_count})."
-    return "You have already done this challenge."
+        return _(
+            "You have done this challenge the most times allowed (%(count)s).",
+            count=challenge.limit_count,
+        )
+    return _("You have already done this challenge.")
+
+
+# each period as the limit reads, and as the refusal says it (whole sentences: they translate)
+_PER_PERIOD = {
+    "week": (
+        _l("once a week"),
+        _l("You can do this challenge once a week; come back next week."),
+    ),
+    "month": (
+        _l("once a month"),
+        _l("You can do this challenge once a month; come back next month."),
+    ),
+    "quarter": (
+        _l("once a quarter"),
+        _l("You can do this challenge once a quarter; come back next quarter."),
+    ),
+    "year": (
+        _l("once a year"),
+        _l("You can do this challenge once a year; come back next year."),
+    ),
+}

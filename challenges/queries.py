@@ -24,9 +24,10 @@ from challenges.models import (
 from challenges.services import active_slots, high_effort_asks, is_open, named_in, targets
 from challenges.thanks import open_count
 from challenges.types import REGISTRY, challenge_type
-from points.models import LedgerEntry, PointsBalance
+from points.models import EntrySource, LedgerEntry, PointsBalance
 from portal.accounts.models import Account, Role, User
 from portal.db import utcnow
+from portal.i18n import _
 from portal.pagination import Page, PageRequest, paginate, paginate_by_key
 
 
@@ -211,10 +212,8 @@ def availability_of(session: Session, advocate: User, challenge: Challenge) -> A
         return Availability(challenge, False, "This challenge is not open to you.")
     if challenge.cap is not None and challenge.taken >= challenge.cap:
         return Availability(challenge, False, f"All {challenge.cap} places have been taken.")
-    if challenge.high_effort and high_effort_asks(session, advocate, now).capped:
-        return Availability(
-            challenge, False, "You have helped with plenty of big asks lately. Thank you!"
-        )
+    if challenge.high_effort and (asks := high_effort_asks(session, advocate, now)).capped:
+        return Availability(challenge, False, big_ask_refusal(advocate, asks))
     if free_slot(challenge, active_slots(session, advocate.id, challenge.id), now) is None:
         waiting = session.scalar(
             select(func.count()).where(
@@ -227,6 +226,20 @@ def availability_of(session: Session, advocate: User, challenge: Challenge) -> A
             return Availability(challenge, False, "Your submission is waiting for review.")
         return Availability(challenge, False, "You have done this challenge as often as it allows.")
     return Availability(challenge, True)
+
+
+def big_ask_refusal(advocate: User, asks) -> str:
+    """Why a big ask is closed to this advocate: their own cap, or their company's (which
+    their colleagues' asks filled, not theirs)."""
+    if asks.advocate >= asks.advocate_cap:
+        return _("You have helped with plenty of big asks lately. Thank you!")
+    company = advocate.account.name if advocate.account else _("Your company")
+    return _(
+        "%(company)s has helped with plenty of big asks lately: the most we ask of one "
+        "customer in %(days)s days. Thank you!",
+        company=company,
+        days=asks.window_days,
+    )
 
 
 def submissions_page(session: Session, advocate_id: int, wanted: PageRequest) -> Page:
@@ -276,18 +289,32 @@ def export_for(session: Session, advocate_id: int) -> dict:
         ],
         "points": {
             "balance": balance.balance if balance else 0,
+            "held": balance.held if balance else 0,
+            "available": balance.available if balance else 0,
             "lifetime_earned": balance.lifetime_earned if balance else 0,
-            "entries": [
-                {
-                    "amount": e.amount,
-                    "source": e.source,
-                    "note": e.note,
-                    "at": e.created_at.isoformat(),
-                }
-                for e in entries
-            ],
+            "about": "amount changes the balance; held_change changes the points held for "
+            "open reward requests (held points come back if a request is rejected or "
+            "cancelled); a hold's status says what became of it.",
+            "entries": _ledger_export(list(entries)),
         },
     }
+
+
+HOLD_OUTCOMES = {EntrySource.REDEMPTION_POST: "spent", EntrySource.REDEMPTION_VOID: "released"}
+
+
+def _ledger_export(entries: list[LedgerEntry]) -> list[dict]:
+    """Ledger entries for the data download: a hold shows the points it held and whether it
+    is still held, was spent (the reward was delivered) or released (back to the balance)."""
+    outcomes = {e.source_id: HOLD_OUTCOMES[e.source] for e in entries if e.source in HOLD_OUTCOMES}
+    rows = []
+    for e in entries:
+        row = {"amount": e.amount, "held_change": e.hold_change, "source": e.source}
+        if e.source == EntrySource.REDEMPTION_HOLD:
+            row["held"] = e.hold_change
+            row["status"] = outcomes.get(e.source_id, "held")
+        rows.append({**row, "note": e.note, "at": e.created_at.isoformat()})
+    return rows
 
 
 @dataclass(frozen=True)
@@ -341,6 +368,10 @@ def challenge_choices(session: Session) -> list[tuple[int, str]]:
     return [(challenge_id, title) for challenge_id, title in rows]
 
 
+# what says whether an advocate has left (the "Left the program" badge, templates/challenges)
+LEFT_COLUMNS = (User.in_program, User.active, User.left_company_at)
+
+
 @dataclass
 class QueueFilter:
     challenge_id: int | None = None
@@ -357,7 +388,9 @@ def review_queue(session: Session, filters: QueueFilter, wanted: PageRequest) ->
         .where(Submission.status == SubmissionStatus.PENDING)
         .options(  # what a row of the queue shows, and nothing more per row
             joinedload(Submission.challenge).defer(Challenge.body, raiseload=True),
-            joinedload(Submission.advocate).load_only(User.name, User.email, raiseload=True),
+            joinedload(Submission.advocate).load_only(
+                *LEFT_COLUMNS, User.name, User.email, raiseload=True
+            ),
             joinedload(Submission.account).load_only(Account.name, raiseload=True),
         )
     )
@@ -598,7 +631,7 @@ def advocates_in(session: Session, group: AdvocateGroup, wanted: PageRequest) ->
 
 
 def type_filter_choices() -> list[tuple[str, str]]:
-    return [("", "All types")] + [(key, kind.label) for key, kind in REGISTRY.items()]
+    return [("", _("All types"))] + [(key, kind.label) for key, kind in REGISTRY.items()]
 
 
 def segments_in_use(session: Session) -> list[str]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from challenges.authoring import program_settings
 from challenges.badges import APPROVAL, award_earned
+from challenges.events import send_rsvp
 from challenges.limits import free_slot, limit_reached_message
 from challenges.models import (
     ACTIVE,
@@ -32,12 +33,15 @@ from points.levels import record_reached
 from points.models import EntrySource, FeedKind
 from points.services import allowance, award
 from portal import uploads as files
+from portal.accounts.choosable import why_not_choosable
 from portal.accounts.models import Account, Role, User
 from portal.accounts.services import record_audit
 from portal.config import Settings
 from portal.db import get_or_refuse, refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, NotFound
-from portal.mail.services import queue_email
+from portal.i18n import _, _l, lazy_number
+from portal.notifications.models import Topic
+from portal.notifications.services import add_notification, notify
 
 
 class LimitReached(DomainError):
@@ -125,13 +129,21 @@ def _check_high_effort_cap(session: Session, advocate: User, now: datetime) -> N
     asks = high_effort_asks(session, advocate, now)
     if asks.advocate >= asks.advocate_cap:
         raise LimitReached(
-            f"You have already helped with {asks.advocate} big asks in the last "
-            f"{asks.window_days} days. Thank you! We won't ask for more just now."
+            _(
+                "You have already helped with %(count)s big asks in the last %(days)s days. "
+                "Thank you! We won't ask for more just now.",
+                count=asks.advocate,
+                days=asks.window_days,
+            )
         )
     if asks.account >= asks.account_cap:
         raise LimitReached(
-            f"Your company has helped with {asks.account} big asks in the last "
-            f"{asks.window_days} days, the most we ask of one customer."
+            _(
+                "Your company has helped with %(count)s big asks in the last %(days)s days, "
+                "the most we ask of one customer.",
+                count=asks.account,
+                days=asks.window_days,
+            )
         )
 
 
@@ -151,13 +163,13 @@ def submit(
     now = now or utcnow()
     challenge = session.get(Challenge, challenge_id)
     if challenge is None or challenge.status == ChallengeStatus.DRAFT:
-        raise NotFound("There is no such challenge.")
+        raise NotFound(_("There is no such challenge."))
     if not is_open(challenge, now):
-        raise ChallengeClosed(f"“{challenge.title}” is closed.")
+        raise ChallengeClosed(_("“%(title)s” is closed.", title=challenge.title))
     if advocate.role != Role.ADVOCATE or not advocate.opted_in:
-        raise DomainError("Only members of the hub can complete challenges.")
+        raise DomainError(_("Only members of the hub can complete challenges."))
     if not targets(challenge, advocate, named_in(session, advocate)):
-        raise ChallengeClosed(f"“{challenge.title}” is not open to you.")
+        raise ChallengeClosed(_("“%(title)s” is not open to you.", title=challenge.title))
     kind = challenge.kind
     cleaned = kind.clean_evidence(
         challenge, {**evidence, "own_company": advocate.account.name}, upload is not None
@@ -191,6 +203,8 @@ def submit(
         submission.file_type = stored.content_type
     if kind.auto_approves(challenge, cleaned):
         approve(session, settings, None, submission.id)
+    if kind.is_event:
+        send_rsvp(session, settings, advocate, challenge)
     return submission
 
 
@@ -207,9 +221,13 @@ def _take_place(session: Session, challenge: Challenge) -> None:
     ).rowcount
     if not taken:
         raise ChallengeClosed(
-            f"All {challenge.cap} places on “{challenge.title}” have been taken."
+            _(
+                "All %(cap)s places on “%(title)s” have been taken.",
+                cap=challenge.cap,
+                title=challenge.title,
+            )
             if challenge.cap
-            else f"“{challenge.title}” is closed."
+            else _("“%(title)s” is closed.", title=challenge.title)
         )
 
 
@@ -226,7 +244,7 @@ def _give_back_place(session: Session, submission: Submission) -> None:
 def own_submission(session: Session, advocate: User, submission_id: int) -> Submission:
     submission = session.get(Submission, submission_id)
     if submission is None or submission.advocate_id != advocate.id:
-        raise NotFound("There is no such submission of yours.")
+        raise NotFound(_("There is no such submission of yours."))
     return submission
 
 
@@ -244,12 +262,12 @@ def confirm_attendance(
     submission = own_submission(session, advocate, submission_id)
     challenge = submission.challenge
     if challenge is None or submission.type != "webinar":
-        raise DomainError("Only event RSVPs take an attendance code.")
+        raise DomainError(_("Only event RSVPs take an attendance code."))
     if submission.status != SubmissionStatus.PENDING:
-        raise AlreadyReviewed("This RSVP has already been reviewed.")
+        raise AlreadyReviewed(_("This RSVP has already been reviewed."))
     evidence = challenge.kind.clean_evidence(challenge, {"attendance_code": code}, False)
     if "attendance_code" not in evidence:
-        raise DomainError("Enter the attendance code.", "attendance_code")
+        raise DomainError(_("Enter the attendance code."), "attendance_code")
     submission.evidence = evidence
     return approve(session, settings, None, submission.id)
 
@@ -283,15 +301,32 @@ def _leave_pending(
     ).rowcount
     session.refresh(submission)
     if not moved:
-        who = f" by {submission.reviewer.display_name}" if submission.reviewer else ""
-        raise AlreadyReviewed(f"Already reviewed: this submission was {submission.status}{who}.")
+        status = _STATUS_WORDS.get(submission.status, submission.status)
+        if submission.reviewer:
+            raise AlreadyReviewed(
+                _(
+                    "Already reviewed: this submission was %(status)s by %(name)s.",
+                    status=status,
+                    name=submission.reviewer.display_name,
+                )
+            )
+        raise AlreadyReviewed(_("Already reviewed: this submission was %(status)s.", status=status))
+
+
+_STATUS_WORDS = {
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "withdrawn": _l("withdrawn"),
+}
 
 
 def approve(
     session: Session, settings: Settings, reviewer: User | None, submission_id: int, note: str = ""
 ) -> Submission:
     """Approve, award the challenge's current points once, and owe the advocate a thank-you."""
-    submission = get_or_refuse(session, Submission, submission_id, "There is no such submission.")
+    submission = get_or_refuse(
+        session, Submission, submission_id, _("There is no such submission.")
+    )
     wanted = submission.challenge.points if submission.challenge else 0
     allowed = allowance(session, submission.advocate, wanted, utcnow())
     if allowed.capped:
@@ -318,7 +353,7 @@ def _reward(
     owe_thanks(session, submission.id)
     advocate = submission.advocate
     add_to_feed(session, advocate.id, FeedKind.COMPLETION, submission.title)
-    record_reached(session, advocate, f"{settings.public_url}/hub/")
+    record_reached(session, settings, advocate, f"{settings.public_url}/hub/")
     award_earned(session, advocate, APPROVAL)
     how = f"by {reviewer.display_name}" if reviewer else "automatically"
     record_audit(
@@ -329,17 +364,32 @@ def _reward(
         f"Approved {submission.advocate.display_name}'s “{submission.title}” {how}",
         points=submission.points_awarded or 0,
     )
+    link = f"{settings.public_url}/hub/submissions"
     if submission.logged_by_id is None:
-        queue_email(
+        notify(
             session,
-            submission.advocate.email,
+            settings,
+            submission.advocate,
+            Topic.RESULTS,
             "submission_approved",
-            f"Approved: {submission.title}",
+            _l("Approved: %(title)s", title=submission.title),
+            link=link,
             name=submission.advocate.display_name,
             title=submission.title,
             points=submission.points_awarded or 0,
             note=submission.reason,
-            link=f"{settings.public_url}/hub/submissions",
+        )
+    elif submission.points_awarded:  # logged for them by a manager: shown, not emailed
+        add_notification(
+            session,
+            advocate,
+            Topic.RESULTS,
+            _l(
+                "%(points)s points for %(title)s",
+                points=lazy_number(submission.points_awarded),
+                title=submission.title,
+            ),
+            link,
         )
 
 
@@ -348,8 +398,10 @@ def reject(
 ) -> Submission:
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say why, so the advocate knows what to change.", "reason")
-    submission = get_or_refuse(session, Submission, submission_id, "There is no such submission.")
+        raise DomainError(_("Say why, so the advocate knows what to change."), "reason")
+    submission = get_or_refuse(
+        session, Submission, submission_id, _("There is no such submission.")
+    )
     _leave_pending(session, submission, SubmissionStatus.REJECTED, reviewer, reason)
     _give_back_place(session, submission)
     record_audit(
@@ -360,15 +412,17 @@ def reject(
         f"Rejected {submission.advocate.display_name}'s “{submission.title}”",
         reason=reason,
     )
-    queue_email(
+    notify(
         session,
-        submission.advocate.email,
+        settings,
+        submission.advocate,
+        Topic.RESULTS,
         "submission_rejected",
-        f"Not approved: {submission.title}",
+        _l("Not approved: %(title)s", title=submission.title),
+        link=f"{settings.public_url}/hub/submissions",
         name=submission.advocate.display_name,
         title=submission.title,
         reason=reason,
-        link=f"{settings.public_url}/hub/submissions",
     )
     return submission
 
@@ -394,7 +448,7 @@ def review_many(
     deadlock against a colleague reviewing one of the same submissions.
     """
     if decision == "reject" and not reason.strip():
-        raise DomainError("Say why, so the advocates know what to change.", "reason")
+        raise DomainError(_("Say why, so the advocates know what to change."), "reason")
     decide = approve if decision == "approve" else reject
     outcome = ReviewOutcome()
     for submission_id in sorted(set(submission_ids)):
@@ -427,14 +481,16 @@ def log_activity(
     owed a thank-you; it earns points only when the manager gives some."""
     advocate = session.get(User, advocate_id)
     if advocate is None or advocate.role != Role.ADVOCATE:
-        raise NotFound("There is no such advocate.", "advocate_id")
+        raise NotFound(_("There is no such advocate."), "advocate_id")
+    if problem := why_not_choosable(advocate):  # never joined, left, or deactivated
+        raise DomainError(problem, "advocate_id")
     kind = challenge_type(type_key)
     if not description.strip():
-        raise DomainError("Say what they did.", "description")
+        raise DomainError(_("Say what they did."), "description")
     if points < 0:
-        raise DomainError("Points can't be negative.", "points")
+        raise DomainError(_("Points can't be negative."), "points")
     if occurred_on > utcnow():
-        raise DomainError("That date is in the future.", "occurred_on")
+        raise DomainError(_("That date is in the future."), "occurred_on")
     allowed = allowance(session, advocate, points, utcnow())
     submission = Submission(
         challenge_id=None,
@@ -462,5 +518,5 @@ def evidence_file(session: Session, viewer: User, submission_id: int) -> Submiss
     submission = session.get(Submission, submission_id)
     allowed = submission is not None and (viewer.is_staff or submission.advocate_id == viewer.id)
     if not allowed or not submission.file_key:
-        raise NotFound("There is no such file.")
+        raise NotFound(_("There is no such file."))
     return submission

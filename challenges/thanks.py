@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session
 from challenges.models import ThanksByDay, ThankYou
 from portal.accounts.models import User
 from portal.accounts.services import record_audit
+from portal.config import Settings
 from portal.db import get_or_refuse, utcnow
 from portal.errors import AlreadyHandled, DomainError
-from portal.mail.services import queue_email
+from portal.i18n import _
+from portal.notifications.models import Topic
+from portal.notifications.services import notify
 
 PROMPT_DAYS = 7
 SHARE_WINDOW_DAYS = 90
@@ -38,7 +41,7 @@ def _day(moment: datetime) -> date:
 
 
 def get_thank_you(session: Session, thank_you_id: int) -> ThankYou:
-    return get_or_refuse(session, ThankYou, thank_you_id, "There is no such thank-you.")
+    return get_or_refuse(session, ThankYou, thank_you_id, _("There is no such thank-you."))
 
 
 def draft_message(template: str, item: ThankYou, sender: User) -> str:
@@ -62,8 +65,10 @@ def _close(session: Session, staff: User, item: ThankYou, method: str, note: str
     ).rowcount
     session.refresh(item)
     if not closed:
-        by = item.thanked_by.display_name if item.thanked_by else "someone"
-        raise AlreadyHandled(f"{by} already thanked {item.submission.advocate.display_name}.")
+        by = item.thanked_by.display_name if item.thanked_by else _("someone")
+        raise AlreadyHandled(
+            _("%(by)s already thanked %(name)s.", by=by, name=item.submission.advocate.display_name)
+        )
     on_time = item.thanked_at - item.created_at <= timedelta(days=PROMPT_DAYS)
     counted = session.execute(
         update(ThanksByDay)
@@ -75,16 +80,31 @@ def _close(session: Session, staff: User, item: ThankYou, method: str, note: str
 
 
 def send_thank_you(
-    session: Session, staff: User, thank_you_id: int, subject: str, message: str
+    session: Session,
+    settings: Settings,
+    staff: User,
+    thank_you_id: int,
+    subject: str,
+    message: str,
 ) -> ThankYou:
     if not message.strip():
-        raise DomainError("Write the message.", "message")
+        raise DomainError(_("Write the message."), "message")
     if not subject.strip():
-        raise DomainError("Give the email a subject.", "subject")
+        raise DomainError(_("Give the email a subject."), "subject")
     item = get_thank_you(session, thank_you_id)
     _close(session, staff, item, "email", "")
     advocate = item.submission.advocate
-    queue_email(session, advocate.email, "thank_you", subject.strip(), message=message.strip())
+    # written by staff, so sent as written (not translated)
+    notify(
+        session,
+        settings,
+        advocate,
+        Topic.THANKS,
+        "thank_you",
+        subject.strip(),
+        link=f"{settings.public_url}/hub/",
+        message=message.strip(),
+    )
     record_audit(
         session, staff, "thanks.email", advocate, f"Thanked {advocate.display_name} by email"
     )
@@ -93,7 +113,7 @@ def send_thank_you(
 
 def mark_thanked(session: Session, staff: User, thank_you_id: int, note: str) -> ThankYou:
     if not note.strip():
-        raise DomainError("Say how you thanked them (a call, a handwritten card…).", "note")
+        raise DomainError(_("Say how you thanked them (a call, a handwritten card…)."), "note")
     item = get_thank_you(session, thank_you_id)
     _close(session, staff, item, "other", note.strip())
     advocate = item.submission.advocate

@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from challenges.models import Approval, Challenge
 from portal.errors import DomainError
+from portal.i18n import _, _l
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,13 @@ class Field:
     choices: tuple[tuple[str, str], ...] = field(default=())
 
 
-EFFORT_LABELS = {"low": "Quick", "medium": "Some effort", "high": "Big ask"}
+EFFORT_LABELS = {"low": _l("Quick"), "medium": _l("Some effort"), "high": _l("Big ask")}
 REVIEW_SITES = {
     "g2": ("G2", "g2.com"),
     "capterra": ("Capterra", "capterra.com"),
     "trustradius": ("TrustRadius", "trustradius.com"),
     "gartner": ("Gartner Peer Insights", "gartner.com"),
-    "other": ("Another review site", ""),
+    "other": (_l("Another review site"), ""),
 }
 
 
@@ -50,6 +51,7 @@ class ChallengeType:
     evidence: ClassVar[tuple[Field, ...]] = ()
     accepts_file: ClassVar[bool] = False
     advice: ClassVar[str] = ""  # shown to the advocate above the evidence form
+    is_event: ClassVar[bool] = False  # has an event time, a join link and an .ics invite
 
     @property
     def default_approval(self) -> Approval:
@@ -72,7 +74,10 @@ class ChallengeType:
             value = data.get(spec.name)
             value = value.strip() if isinstance(value, str) else value
             if spec.required and not value:
-                raise DomainError(f"{spec.label} is needed for this type of challenge.", spec.name)
+                raise DomainError(
+                    _("%(field)s is needed for this type of challenge.", field=spec.label),
+                    spec.name,
+                )
             if value and spec.kind == "url":
                 check_url(value, spec.name)
             config[spec.name] = value or ""
@@ -84,7 +89,7 @@ class ChallengeType:
         for spec in self.evidence_fields(challenge):
             if spec.kind == "file":
                 if spec.required and not has_file:
-                    raise DomainError(f"Attach {spec.label.lower()}.", spec.name)
+                    raise DomainError(_("Attach %(file)s.", file=spec.label.lower()), spec.name)
                 continue
             value = data.get(spec.name)
             value = value.strip() if isinstance(value, str) else value
@@ -95,7 +100,7 @@ class ChallengeType:
             if value and spec.kind == "email":
                 value = check_email(value, spec.name)
             if value and spec.kind == "choice" and value not in dict(spec.choices):
-                raise DomainError("Choose one of the answers offered.", spec.name)
+                raise DomainError(_("Choose one of the answers offered."), spec.name)
             if value not in (None, "", False):
                 evidence[spec.name] = value
         return evidence
@@ -116,19 +121,25 @@ class ChallengeType:
         """(label, value) pairs for showing the evidence to the advocate and to reviewers."""
         fields = self.evidence_fields(challenge) if challenge else self.evidence
         labels = {spec.name: spec.label for spec in fields}
+        ticked = {spec.name for spec in fields if spec.kind == "confirm"}
         return [
-            (labels.get(name, name.replace("_", " ").capitalize()), str(value))
+            (labels.get(name, name.replace("_", " ").capitalize()), _yes(value))
             for name, value in evidence.items()
-            if value is not True
+            if value is not True or name in ticked  # a ticked box is shown (the disclosure)
         ]
+
+
+def _yes(value) -> str:
+    return str(_("Yes")) if value is True else str(value)
 
 
 def _missing(spec: Field) -> str:
     if spec.kind == "confirm":
-        return "Tick this box to confirm."
+        return _("Tick this box to confirm.")
     if spec.kind == "choice":
-        return "Choose an answer."
-    return f"Enter {spec.label[0].lower()}{spec.label[1:]}."
+        return _("Choose an answer.")
+    label = str(spec.label)
+    return _("Enter %(field)s.", field=label[:1].lower() + label[1:])
 
 
 def check_url(value: str, field_name: str, domain: str = "") -> str:
@@ -136,12 +147,17 @@ def check_url(value: str, field_name: str, domain: str = "") -> str:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:  # e.g. "https://[x": not a web address at all
-        raise DomainError("Enter a full web address starting with https://.", field_name) from None
+        raise DomainError(
+            _("Enter a full web address starting with https://."), field_name
+        ) from None
     if parts.scheme not in ("http", "https") or not host:
-        raise DomainError("Enter a full web address starting with https://.", field_name)
+        raise DomainError(_("Enter a full web address starting with https://."), field_name)
     host = host.lower()
     if domain and host != domain and not host.endswith("." + domain):
-        raise DomainError(f"The link must be on {domain}; this one is on {host}.", field_name)
+        raise DomainError(
+            _("The link must be on %(domain)s; this one is on %(host)s.", domain=domain, host=host),
+            field_name,
+        )
     return value
 
 
@@ -149,44 +165,46 @@ def check_email(value: str, field_name: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        raise DomainError(f"{value} is not a valid email address.", field_name) from None
+        raise DomainError(
+            _("%(address)s is not a valid email address.", address=value), field_name
+        ) from None
 
 
 class Review(ChallengeType):
-    key, label = "review", "Review"
-    summary = "Write a review on a public review site."
+    key, label = "review", _l("Review")
+    summary = _l("Write a review on a public review site.")
     effort = "medium"
     accepts_file = True
     config_fields = (
         Field(
             "review_site",
-            "Review site",
+            _l("Review site"),
             "select",
             required=True,
             choices=tuple((key, name) for key, (name, _domain) in REVIEW_SITES.items()),
         ),
         Field(
             "review_domain",
-            "Site domain (another site only)",
-            help="For example peerspot.com. Review links must be on this domain.",
+            _l("Site domain (another site only)"),
+            help=_l("For example peerspot.com. Review links must be on this domain."),
         ),
     )
     evidence = (
-        Field("review_url", "Link to your published review", "url", required=True),
+        Field("review_url", _l("Link to your published review"), "url", required=True),
         Field(
             "file",
-            "A screenshot of your review (optional)",
+            _l("A screenshot of your review (optional)"),
             "file",
-            help="PNG, JPEG, GIF, WebP or PDF.",
+            help=_l("PNG, JPEG, GIF, WebP or PDF."),
         ),
         Field(
             "disclosed",
-            "I said in my review that I received points for writing it",
+            _l("I said in my review that I received points for writing it"),
             "confirm",
             required=True,
         ),
     )
-    advice = (
+    advice = _l(
         "Review sites require you to disclose incentives: please say in your review that you "
         "received points for writing it. Write what you honestly think: the points are the "
         "same whatever your rating."
@@ -200,9 +218,9 @@ class Review(ChallengeType):
     def clean_config(self, data: dict) -> dict:
         config = super().clean_config(data)
         if config["review_site"] not in REVIEW_SITES:
-            raise DomainError("Choose a review site.", "review_site")
+            raise DomainError(_("Choose a review site."), "review_site")
         if config["review_site"] == "other" and "." not in config["review_domain"]:
-            raise DomainError("Give the site's domain, like peerspot.com.", "review_domain")
+            raise DomainError(_("Give the site's domain, like peerspot.com."), "review_domain")
         return config
 
     def evidence_fields(self, challenge: Challenge) -> tuple[Field, ...]:
@@ -210,10 +228,10 @@ class Review(ChallengeType):
             return self.evidence
         screenshot = Field(
             "file",
-            "A screenshot of your review",
+            _l("A screenshot of your review"),
             "file",
             required=True,
-            help="PNG, JPEG, GIF, WebP or PDF.",
+            help=_l("PNG, JPEG, GIF, WebP or PDF."),
         )
         return (self.evidence[0], screenshot, self.evidence[2])
 
@@ -225,33 +243,35 @@ class Review(ChallengeType):
 
 
 class Webinar(ChallengeType):
-    key, label = "webinar", "Webinar / event"
-    summary = "Speak at or attend an event. RSVP first; attendance is confirmed afterwards."
+    key, label = "webinar", _l("Webinar / event")
+    summary = _l("Speak at or attend an event. RSVP first; attendance is confirmed afterwards.")
     approvals = (Approval.MANUAL,)
+    is_event = True
     config_fields = (
         Field(
             "event_role",
-            "Advocate's role",
+            _l("Advocate's role"),
             "select",
             required=True,
-            choices=(("attend", "Attend"), ("speak", "Speak (a high-effort ask)")),
+            choices=(("attend", _l("Attend")), ("speak", _l("Speak (a high-effort ask)"))),
         ),
-        Field("event_at", "When the event takes place", help="For example: 3 December, 16:00 CET"),
         Field(
             "attendance_code",
-            "Attendance code",
-            help="Announced at the event. Advocates who enter it are confirmed at once; "
-            "leave blank to confirm attendance yourself.",
+            _l("Attendance code"),
+            help=_l(
+                "Announced at the event. Advocates who enter it are confirmed at once; "
+                "leave blank to confirm attendance yourself."
+            ),
         ),
     )
     evidence = (
         Field(
             "attendance_code",
-            "Attendance code (after the event)",
-            help="Leave blank to RSVP now; enter the code announced at the event to confirm.",
+            _l("Attendance code (after the event)"),
+            help=_l("Leave blank to RSVP now; enter the code announced at the event to confirm."),
         ),
     )
-    advice = "RSVP now. After the event, enter the attendance code from your submissions list."
+    advice = _l("RSVP now. After the event, enter the attendance code from your submissions list.")
 
     def is_high_effort(self, config: dict) -> bool:
         return config.get("event_role") == "speak"
@@ -262,7 +282,7 @@ class Webinar(ChallengeType):
         if code:
             expected = challenge.config.get("attendance_code", "")
             if not expected or code.casefold() != expected.casefold():
-                raise DomainError("That attendance code is not right.", "attendance_code")
+                raise DomainError(_("That attendance code is not right."), "attendance_code")
             evidence["attendance_code"] = code
         return evidence
 
@@ -271,96 +291,122 @@ class Webinar(ChallengeType):
 
     def describe(self, challenge, evidence):
         if "attendance_code" in evidence:
-            return [("Attendance", "Confirmed with the attendance code")]
-        return [("Attendance", "RSVP: to be confirmed after the event")]
+            return [(_("Attendance"), _("Confirmed with the attendance code"))]
+        return [(_("Attendance"), _("RSVP: to be confirmed after the event"))]
 
 
 class ReferenceCall(ChallengeType):
-    key, label = "reference_call", "Reference call"
-    summary = "Talk to a prospect about your experience."
+    key, label = "reference_call", _l("Reference call")
+    summary = _l("Talk to a prospect about your experience.")
     effort, high_effort = "high", True
     approvals = (Approval.MANUAL,)
     config_fields = (
         Field(
             "arranged_by",
-            "Arranged by",
+            _l("Arranged by"),
             required=True,
-            help="The staff member who sets up the call and confirms it took place.",
+            help=_l("The staff member who sets up the call and confirms it took place."),
         ),
     )
     evidence = (
-        Field("availability", "When you are available", "textarea", required=True),
-        Field("notes", "Anything we should know (optional)", "textarea"),
+        Field("availability", _l("When you are available"), "textarea", required=True),
+        Field("notes", _l("Anything we should know (optional)"), "textarea"),
     )
-    advice = "The person who arranges the call confirms it afterwards; then you get your points."
+    advice = _l(
+        "The person who arranges the call confirms it afterwards; then you get your points."
+    )
 
 
 class CaseStudy(ChallengeType):
-    key, label = "case_study", "Case study"
-    summary = "Take part in a written case study."
+    key, label = "case_study", _l("Case study")
+    summary = _l("Take part in a written case study.")
     effort, high_effort = "high", True
     approvals = (Approval.MANUAL,)
     accepts_file = True
     evidence = (
-        Field("notes", "What you contributed", "textarea", required=True),
-        Field("link", "Link to the draft or published piece (optional)", "url"),
+        Field("notes", _l("What you contributed"), "textarea", required=True),
+        Field("link", _l("Link to the draft or published piece (optional)"), "url"),
         Field(
             "file",
-            "A file: sign-off, draft or photo (optional)",
+            _l("A file: sign-off, draft or photo (optional)"),
             "file",
-            help="PNG, JPEG, GIF, WebP or PDF.",
+            help=_l("PNG, JPEG, GIF, WebP or PDF."),
         ),
     )
+
+    def evidence_fields(self, challenge: Challenge) -> tuple[Field, ...]:
+        if not challenge.evidence_required:
+            return self.evidence
+        # both stay optional on their own: one of the two is needed (clean_evidence)
+        return (
+            self.evidence[0],
+            Field(
+                "link",
+                _l("Link to the draft or published piece"),
+                "url",
+                help=_l("Give a link or attach a file: one of the two is needed."),
+            ),
+            Field(
+                "file",
+                _l("A file: sign-off, draft or photo"),
+                "file",
+                help=_l(
+                    "PNG, JPEG, GIF, WebP or PDF. Give a link or attach a file: one is needed."
+                ),
+            ),
+        )
 
     def clean_evidence(self, challenge: Challenge, data: dict, has_file: bool) -> dict:
         evidence = super().clean_evidence(challenge, data, has_file)
         if challenge.evidence_required and not (evidence.get("link") or has_file):
-            raise DomainError("Give a link or attach a file to show your part.", "link")
+            raise DomainError(_("Give a link or attach a file to show your part."), "link")
         return evidence
 
 
 class VideoTestimonial(CaseStudy):
-    key, label = "video", "Video testimonial"
-    summary = "Record a short video about your experience."
+    key, label = "video", _l("Video testimonial")
+    summary = _l("Record a short video about your experience.")
 
 
 class SocialShare(ChallengeType):
-    key, label = "social_share", "Social share"
-    summary = "Share a post with your network."
+    key, label = "social_share", _l("Social share")
+    summary = _l("Share a post with your network.")
     effort = "low"
     approvals = (Approval.AUTO, Approval.MANUAL)
-    config_fields = (Field("share_url", "Link to share", "url", required=True),)
-    evidence = (Field("post_url", "Link to your post", "url", required=True),)
+    config_fields = (Field("share_url", _l("Link to share"), "url", required=True),)
+    evidence = (Field("post_url", _l("Link to your post"), "url", required=True),)
 
 
 class Referral(ChallengeType):
-    key, label = "referral", "Referral"
-    summary = "Introduce a colleague at another company."
+    key, label = "referral", _l("Referral")
+    summary = _l("Introduce a colleague at another company.")
     approvals = (Approval.MANUAL,)
     evidence = (
-        Field("name", "Their name", required=True),
-        Field("email", "Their email", "email", required=True),
-        Field("company", "Their company", required=True),
-        Field("note", "Why they might be interested (optional)", "textarea"),
+        Field("name", _l("Their name"), required=True),
+        Field("email", _l("Their email"), "email", required=True),
+        Field("company", _l("Their company"), required=True),
+        Field("note", _l("Why they might be interested (optional)"), "textarea"),
     )
-    advice = "Please only refer people who have agreed to hear from us."
+    advice = _l("Please only refer people who have agreed to hear from us.")
 
     def clean_evidence(self, challenge: Challenge, data: dict, has_file: bool) -> dict:
         evidence = super().clean_evidence(challenge, data, has_file)
         own = (data.get("own_company") or "").casefold()
         if own and evidence["company"].casefold() == own:
-            raise DomainError("Refer someone at another company than your own.", "company")
+            raise DomainError(_("Refer someone at another company than your own."), "company")
         return evidence
 
 
 class Survey(ChallengeType):
-    key, label = "survey", "Survey / question"
-    summary = "Answer a question."
+    key, label = "survey", _l("Survey / question")
+    summary = _l("Answer a question.")
     effort = "low"
     approvals = (Approval.AUTO,)
     config_fields = (
-        Field("question", "Question", "textarea", required=True),
-        Field("choices", "Answer choices, one per line (blank for a written answer)", "textarea"),
+        Field("question", _l("Question"), "textarea", required=True),
+        Field(
+            "choices", _l("Answer choices, one per line (blank for a written answer)"), "textarea"
+        ),
     )
 
     def choices(self, config: dict) -> tuple[tuple[str, str], ...]:
@@ -368,7 +414,7 @@ class Survey(ChallengeType):
         return tuple((line, line) for line in lines if line)
 
     def evidence_fields(self, challenge: Challenge) -> tuple[Field, ...]:
-        question = challenge.config.get("question", "Your answer")
+        question = challenge.config.get("question") or _("Your answer")
         choices = self.choices(challenge.config)
         if choices:
             return (Field("answer", question, "choice", required=True, choices=choices),)
@@ -376,12 +422,12 @@ class Survey(ChallengeType):
 
 
 class Content(ChallengeType):
-    key, label = "content", "Read or watch"
-    summary = "Read an article or watch a video."
+    key, label = "content", _l("Read or watch")
+    summary = _l("Read an article or watch a video.")
     effort = "low"
     approvals = (Approval.AUTO,)
-    config_fields = (Field("content_url", "Link to the content", "url", required=True),)
-    evidence = (Field("done", "I have read or watched it", "confirm", required=True),)
+    config_fields = (Field("content_url", _l("Link to the content"), "url", required=True),)
+    evidence = (Field("done", _l("I have read or watched it"), "confirm", required=True),)
 
 
 REGISTRY: dict[str, ChallengeType] = {
@@ -404,7 +450,7 @@ def challenge_type(key: str) -> ChallengeType:
     try:
         return REGISTRY[key]
     except KeyError:
-        raise DomainError(f"Unknown challenge type: {key}.", "type") from None
+        raise DomainError(_("Unknown challenge type: %(key)s.", key=key), "type") from None
 
 
 def type_choices() -> list[tuple[str, str]]:

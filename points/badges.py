@@ -13,6 +13,9 @@ from points.models import Badge, BadgeAward, FeedKind
 from portal.accounts.models import User
 from portal.db import refuse_duplicates
 from portal.errors import AlreadyHandled
+from portal.i18n import _l
+from portal.notifications.models import Topic
+from portal.notifications.services import add_notification
 
 
 class AlreadyEarned(AlreadyHandled):
@@ -37,6 +40,15 @@ def give_badge(
         session.add(award)
         session.flush()
     add_to_feed(session, advocate_id, FeedKind.BADGE, badge.name)
+    advocate = session.get(User, advocate_id)
+    if advocate is not None:
+        add_notification(
+            session,
+            advocate,
+            Topic.GAME,
+            _l("New badge: %(badge)s", badge=badge.name),
+            f"/hub/people/{advocate_id}#badges",
+        )
     return award
 
 

@@ -1,4 +1,5 @@
-"""Demo rewards, redemptions and a gift offer for `flask --app wsgi seed-demo`."""
+"""Demo rewards for `flask --app wsgi seed-demo`, and the demo clock that dates the story
+(its redemptions and offers are played in challenges.demo, in the order they happened)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from points import redemptions as flow
-from points.models import LevelReached, Redemption, Reward
+from points.demo_images import attach_demo_pictures
+from points.models import LevelReached, Reward
 from points.rewards import RewardFields, save_reward
 from portal.accounts.models import User
-from portal.accounts.services import find_user_by_email
 from portal.config import Settings
-from portal.db import utcnow
+from portal.db import story_clock
 from portal.mail.models import OutboxMessage
+from portal.notifications.models import Notification
 
 REWARDS = [
     RewardFields(
@@ -75,75 +76,22 @@ REWARDS = [
 ]
 
 
-def seed_rewards(session: Session, settings: Settings, admin: User, manager: User) -> int:
-    """The catalog, redemptions in each state, and an offer; nothing if rewards exist."""
+def seed_rewards(
+    session: Session, settings: Settings, admin: User, clock: DemoClock
+) -> dict[str, Reward]:
+    """The catalog, saved a few minutes apart, with its pictures; nothing if rewards exist."""
     if session.scalar(select(func.count()).select_from(Reward)):
-        return 0
-    rewards = {fields.name: save_reward(session, admin, fields) for fields in REWARDS}
-    ana = find_user_by_email(session, "ana.ruiz@northwind.example")
-    ben = find_user_by_email(session, "ben.okafor@globex.example")
-    carla = find_user_by_email(session, "carla.meyer@initech.example")
-    if not (ana and ben and carla):
-        return len(rewards)
-
-    # two wait past their age limits (3 days to decide, 10 to deliver): each leads its queue
-    now = utcnow()
-    first_message = next_message_id(session)
-    hoodie_at = now - timedelta(days=12, hours=2)
-    with dated_by(session, DemoClock(hoodie_at)):
-        hoodie = flow.redeem(
-            session,
-            settings,
-            ana,
-            rewards["Vouch hoodie"].id,
-            "demo-hoodie",
-            "Ana Ruiz\n200 Harbor Street\nBoston, MA 02110\nSize M",
-            now=hoodie_at,
-        )
-        session.flush()  # its history is written while the clock says so
-    code_club_at = now - timedelta(days=5, hours=3)
-    with dated_by(session, DemoClock(code_club_at)):
-        code_club = flow.redeem(
-            session,
-            settings,
-            carla,
-            rewards["Donate €10 to Code Club"].id,
-            "demo-code-club",
-            now=code_club_at,
-        )
-        session.flush()
-    # the approval under the threshold came with the request (a transition stamps the clock)
-    entered_status_at(session, hoodie, hoodie_at)
-    close_the_past(session, now - timedelta(days=1), first_message)
-    card = flow.redeem(session, settings, ana, rewards["Amazon.com gift card, $25"].id, "demo-card")
-    flow.fulfil_redemption(session, settings, admin, card.id, "AMZN-7Q4K-22XP-9LMT")
-    donation = flow.redeem(
-        session, settings, ben, rewards["Donate $25 to Doctors Without Borders"].id, "demo-donation"
-    )
-    flow.fulfil_redemption(session, settings, admin, donation.id, "MSF receipt 2026-118734")
-    flow.redeem(
-        session, settings, ben, rewards["Featured in our customer newsletter"].id, "demo-newsletter"
-    )
-    flow.offer_gift(
-        session,
-        settings,
-        manager,
-        ana.id,
-        rewards["Amazon.com gift card, $25"].id,
-        "Thank you for hosting the advisory board, Ana!",
-    )
-    assert hoodie.status == "approved" and code_club.status == "requested"
-    return len(rewards)
+        return {}
+    rewards = {}
+    for fields in REWARDS:
+        rewards[fields.name] = save_reward(session, admin, fields)
+        clock.tick()
+    attach_demo_pictures(session, settings, rewards)
+    return rewards
 
 
-def entered_status_at(session: Session, redemption: Redemption, when: datetime) -> None:
-    session.execute(
-        update(Redemption)
-        .where(Redemption.id == redemption.id)
-        .values(updated_at=when)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(redemption)
+def reward_named(session: Session, name: str) -> Reward:
+    return session.scalars(select(Reward).where(Reward.name == name)).one()
 
 
 # --- the game's history: rows the services write, dated when the demo says they happened ----
@@ -152,12 +100,21 @@ DATED_COLUMNS = ("created_at", "reached_at", "awarded_at")
 
 
 class DemoClock:
-    """The moment the demo's history has reached; services stamp rows with utcnow(), so
-    while `dated_by(session, clock)` is active every new row is dated at `clock.now`
-    instead (entries are inserted with their date: the ledger stays append-only)."""
+    """The moment the demo's story has reached. While `dated_by(session, clock)` is active,
+    utcnow() reads `clock.now`, so every row the services write is dated when the story
+    says it happened (entries are inserted with their date: the ledger stays append-only)."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
+        self.session: Session | None = None  # set by dated_by
+
+    def tick(self, minutes: float = 3) -> datetime:
+        """Move on a little (no two actions of the story share a minute), once what was done
+        is written: rows are dated when they are flushed."""
+        if self.session is not None:
+            self.session.flush()
+        self.now += timedelta(minutes=minutes)
+        return self.now
 
 
 @contextmanager
@@ -171,15 +128,19 @@ def dated_by(session: Session, clock: DemoClock):
                 row.next_attempt_at = clock.now
 
     event.listen(session, "before_flush", _date_new_rows)
+    clock.session = session
     try:
-        yield clock
+        with story_clock(lambda: clock.now):
+            yield clock
     finally:
+        clock.session = None
         event.remove(session, "before_flush", _date_new_rows)
 
 
 def close_the_past(session: Session, before: datetime, first_message_id: int) -> None:
     """What had happened by `before` was seen back then: the hub has shown those levels and
-    their emails went out (so a fresh `make run` prints only today's mail)."""
+    their emails went out (so a fresh `make run` prints only today's mail); a bounced one
+    was never delivered."""
     session.execute(
         update(LevelReached)
         .where(LevelReached.reached_at < before, LevelReached.seen_at.is_(None))
@@ -192,10 +153,28 @@ def close_the_past(session: Session, before: datetime, first_message_id: int) ->
             OutboxMessage.id >= first_message_id,
             OutboxMessage.created_at < before,
             OutboxMessage.sent_at.is_(None),
+            OutboxMessage.bounced_at.is_(None),
         )
         .values(sent_at=OutboxMessage.created_at, attempts=1)
         .execution_options(synchronize_session=False)
     )
+
+
+def read_by_last_visit(session: Session, visit: timedelta = timedelta(minutes=10)) -> None:
+    """Each person has read the notifications that came before or during their last visit."""
+    for user_id, last_login in session.execute(
+        select(User.id, User.last_login_at).where(User.last_login_at.is_not(None))
+    ):
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.read_at.is_(None),
+                Notification.created_at <= last_login + visit,
+            )
+            .values(read_at=last_login + visit)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def next_message_id(session: Session) -> int:

@@ -30,8 +30,11 @@ from points.models import EntrySource, ExpiryNotice, PointsBalance
 from points.program import game_settings, zone
 from points.services import AlreadyBooked, _book, _change_balance
 from portal.accounts.models import User
+from portal.config import Settings
 from portal.db import utcnow
-from portal.mail.services import queue_email
+from portal.i18n import _l, day, lazy_day, lazy_number
+from portal.notifications.models import Topic
+from portal.notifications.services import notify
 
 REMINDER_DAYS = 30
 BATCH = 500  # advocates read, changed and committed at a time
@@ -90,8 +93,8 @@ def _last_active_day(months: int, on: date) -> date:
     return day
 
 
-def _spelled(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+def _spelled(on: date) -> str:
+    return day(on, "long")  # in the reader's language
 
 
 def _local_day(moment: datetime, zone_name: str) -> date:
@@ -137,6 +140,7 @@ def run_expiry(
     dry_run: bool = False,
     public_url: str = "",
     batch: int = BATCH,
+    settings: Settings | None = None,
 ) -> ExpiryReport:
     """Expire what is due and remind who is 30 days away, a batch of advocates at a time
     (keyset by advocate id, one commit per batch). Safe to run twice: what expired has
@@ -144,7 +148,11 @@ def run_expiry(
 
     The emails link to the hub under `public_url` (the rewards page in a reminder, the
     challenges in the note that points expired). With `dry_run` nothing is written: the
-    report says what a real run would do."""
+    report says what a real run would do. The unsubscribe links are signed with `settings`
+    (a script without them gets links that do not verify)."""
+    if settings is not None:
+        public_url = public_url or settings.public_url
+    settings = settings or Settings(secret_key="", public_url=public_url)
     now = now or utcnow()
     report = ExpiryReport(dry_run=dry_run)
     rules = game_settings(session)
@@ -167,7 +175,7 @@ def run_expiry(
         after = rows[-1].advocate_id
         for due in rows:
             if due.due_on is not None and due.due_on <= today:
-                if dry_run or _expire(session, due, months, earn):
+                if dry_run or _expire(session, settings, due, months, earn):
                     report.expired_advocates += 1
                     report.expired_points += due.available
                 else:
@@ -175,7 +183,7 @@ def run_expiry(
             elif (
                 due.mailable
                 and due.notice_on is None
-                and (dry_run or _remind(session, due, now, today, spend))
+                and (dry_run or _remind(session, settings, due, now, today, spend))
             ):
                 report.reminded += 1
         if dry_run:
@@ -233,7 +241,7 @@ def _due_batch(
     ]
 
 
-def _expire(session: Session, due: _Due, months: int, link: str) -> bool:
+def _expire(session: Session, settings: Settings, due: _Due, months: int, link: str) -> bool:
     """Book the expiry of exactly what was read as available; False if the balance moved
     meanwhile (a hold, an award) or this expiry was booked before."""
     try:
@@ -264,21 +272,25 @@ def _expire(session: Session, due: _Due, months: int, link: str) -> bool:
     except (_LostRace, AlreadyBooked):
         return False
     if due.mailable:
-        queue_email(
+        notify(
             session,
-            due.email,
+            settings,
+            session.get(User, due.advocate_id),
+            Topic.REWARDS,
             "points_expired",
-            f"{due.available:,} unspent points have expired",
+            _l("%(points)s unspent points have expired", points=lazy_number(due.available)),
+            link=link,
             name=due.name,
             points=due.available,
-            expired_on=_spelled(due.due_on),
+            expired_on=lazy_day(due.due_on),
             months=months,
-            link=link,
         )
     return True
 
 
-def _remind(session: Session, due: _Due, now: datetime, today: date, link: str) -> bool:
+def _remind(
+    session: Session, settings: Settings, due: _Due, now: datetime, today: date, link: str
+) -> bool:
     """Record the reminder for this advocate and date; email it only if this run recorded it."""
     # never fewer than 30 days' notice (a run missed, or expiry just switched on)
     on = max(due.expires_on, today + timedelta(days=REMINDER_DAYS))
@@ -292,18 +304,25 @@ def _remind(session: Session, due: _Due, now: datetime, today: date, link: str) 
             sent_at=now,
         )
         .on_conflict_do_nothing(index_elements=["advocate_id", "expires_on"])
-    ).rowcount
-    if not recorded:
+        .returning(ExpiryNotice.id)  # (rowcount is -1 here on PostgreSQL)
+    ).scalar()
+    if recorded is None:
         return False
-    queue_email(
+    notify(
         session,
-        due.email,
+        settings,
+        session.get(User, due.advocate_id),
+        Topic.REWARDS,
         "points_expiring",
-        f"{due.available:,} of your points expire on {_spelled(on)}",
+        _l(
+            "%(points)s of your points expire on %(day)s",
+            points=lazy_number(due.available),
+            day=lazy_day(on),
+        ),
+        link=link,
         name=due.name,
         points=due.available,
-        expires_on=_spelled(on),
+        expires_on=lazy_day(on),
         days=(on - today).days,
-        link=link,
     )
     return True

@@ -31,13 +31,14 @@ from points.models import RewardKind
 from portal.accounts.services import normalise_email
 from portal.errors import DomainError
 from portal.forms import Form
+from portal.i18n import _l
 from portal.ids import row_id
 
 LIMIT_PERIODS = [
-    ("month", "Per month"),
-    ("quarter", "Per quarter"),
-    ("year", "Per year"),
-    ("ever", "In all"),
+    ("month", _l("Per month")),
+    ("quarter", _l("Per quarter")),
+    ("year", _l("Per year")),
+    ("ever", _l("In all")),
 ]
 
 
@@ -48,55 +49,65 @@ def _finite(value):
 
 class RewardForm(Form):
     name = StringField(
-        "Name", validators=[DataRequired("Give the reward a name."), Length(max=200)]
+        _l("Name"), validators=[DataRequired(_l("Give the reward a name.")), Length(max=200)]
     )
-    kind = SelectField("Kind", choices=[(k.value, k.label) for k in RewardKind])
-    description = TextAreaField("Description", render_kw={"rows": 3}, validators=[Length(max=5000)])
+    kind = SelectField(_l("Kind"), choices=[(k.value, k.label) for k in RewardKind])
+    description = TextAreaField(
+        _l("Description"), render_kw={"rows": 3}, validators=[Length(max=5000)]
+    )
     charity_name = StringField(
-        "Charity", description="For donations: who receives them.", validators=[Length(max=200)]
+        _l("Charity"),
+        description=_l("For donations: who receives them."),
+        validators=[Length(max=200)],
     )
     cost = IntegerField(
-        "Cost in points",
+        _l("Cost in points"),
         validators=[
-            InputRequired("Give the cost in points."),
-            NumberRange(1, 10_000_000, "At least 1."),
+            InputRequired(_l("Give the cost in points.")),
+            NumberRange(1, 10_000_000, _l("At least 1.")),
         ],
     )
     money_value = DecimalField(
-        "Money value",
+        _l("Money value"),
         places=2,
         default=0,
         filters=[_finite],
         validators=[
-            InputRequired("Give its value (0 if none)."),
-            NumberRange(0, 1_000_000, "0 or more."),
+            InputRequired(_l("Give its value (0 if none).")),
+            NumberRange(0, 1_000_000, _l("0 or more.")),
         ],
     )
-    currency = StringField("Currency", default="USD", validators=[Length(min=3, max=3)])
+    currency = StringField(
+        _l("Currency"),
+        default="USD",
+        validators=[Length(3, 3, _l("Use a three-letter currency code, like USD or EUR."))],
+    )
     stock_seen = HiddenField()
     stock = IntegerField(
-        "Stock",
-        description="Blank: unlimited.",
-        validators=[Optional(), NumberRange(0, 1_000_000, "0 or more.")],
+        _l("Stock"),
+        description=_l("Blank: unlimited."),
+        validators=[Optional(), NumberRange(0, 1_000_000, _l("0 or more."))],
     )
     limit_count = IntegerField(
-        "Each advocate may redeem it",
-        description="Blank: no limit.",
-        validators=[Optional(), NumberRange(1, 1000, "At least 1.")],
+        _l("Each advocate may redeem it"),
+        description=_l("Blank: no limit."),
+        validators=[Optional(), NumberRange(1, 1000, _l("At least 1."))],
     )
-    limit_period = SelectField("Per", choices=LIMIT_PERIODS)
-    starts_on = DateField("Available from", validators=[Optional()])
+    limit_period = SelectField(_l("Per"), choices=LIMIT_PERIODS)
+    starts_on = DateField(_l("Available from"), validators=[Optional()])
     ends_on = DateField(
-        "Available until", validators=[Optional()], description="The last day it can be redeemed."
+        _l("Available until"),
+        validators=[Optional()],
+        description=_l("The last day it can be redeemed."),
     )
     regions = StringField(
-        "Regions",
-        description="Comma-separated, e.g. North America, EMEA. Blank: everywhere.",
+        _l("Regions"),
+        description=_l("Comma-separated, e.g. North America, EMEA. Blank: everywhere."),
         validators=[Length(max=200)],
     )
-    image = FileField("Image", description="PNG, JPEG, GIF or WebP.")
-    active = BooleanField("Active (advocates can see it)", default=True)
-    submit = SubmitField("Save reward")
+    image = FileField(_l("Image"), description=_l("PNG, JPEG, GIF or WebP."))
+    active = BooleanField(_l("Active (advocates can see it)"), default=True)
+    submit = SubmitField(_l("Save reward"))
 
 
 class RedeemForm(Form):
@@ -105,62 +116,64 @@ class RedeemForm(Form):
         default=lambda: secrets.token_urlsafe(16), validators=[Length(max=64)]
     )
     shipping_address = TextAreaField(
-        "Shipping address",
+        _l("Shipping address"),
         render_kw={"rows": 4},
         validators=[Length(max=1000)],
-        description="Only the admins who ship it can see this.",
+        description=_l("Only the admins who ship it can see this."),
     )
-    submit = SubmitField("Redeem")
+    submit = SubmitField(_l("Redeem"))
 
 
 class ReasonForm(Form):
-    reason = TextAreaField("Reason", render_kw={"rows": 2}, validators=[Length(max=2000)])
-    submit = SubmitField("Confirm")
+    reason = TextAreaField(_l("Reason"), render_kw={"rows": 2}, validators=[Length(max=2000)])
+    submit = SubmitField(_l("Confirm"))
 
 
 class RejectForm(ReasonForm):
     reason = TextAreaField(
-        "Why it is rejected",
+        _l("Why it is rejected"),
         render_kw={"rows": 2},
-        description="The advocate sees this.",
+        description=_l("The advocate sees this."),
         validators=[Length(max=2000)],
     )
 
 
 class CancelForm(ReasonForm):
     reason = TextAreaField(
-        "Why it is cancelled (optional)", render_kw={"rows": 2}, validators=[Length(max=2000)]
+        _l("Why it is cancelled (optional)"), render_kw={"rows": 2}, validators=[Length(max=2000)]
     )
 
 
 class RefundForm(ReasonForm):
     reason = TextAreaField(
-        "Why the points are returned", render_kw={"rows": 2}, validators=[Length(max=2000)]
+        _l("Why the points are returned"), render_kw={"rows": 2}, validators=[Length(max=2000)]
     )
 
 
 class FulfilForm(Form):
-    reference = StringField("Reference", validators=[Length(max=500)])
-    submit = SubmitField("Mark fulfilled")
+    reference = StringField(_l("Reference"), validators=[Length(max=500)])
+    submit = SubmitField(_l("Mark fulfilled"))
 
 
 class ConvertForm(Form):
     charity_id = SelectField(
-        "Donate to",
+        _l("Donate to"),
         coerce=row_id,
         validate_choice=False,
-        validators=[InputRequired("Choose the charity.")],
+        validators=[InputRequired(_l("Choose the charity."))],
     )
-    submit = SubmitField("Convert to a donation")
+    submit = SubmitField(_l("Convert to a donation"))
 
 
 class ImportForm(Form):
     file = FileField(
-        "CSV file",
-        description="Columns: redemption_id, reference (a header line is fine), as in the export.",
+        _l("CSV file"),
+        description=_l(
+            "Columns: redemption_id, reference (a header line is fine), as in the export."
+        ),
     )
-    text = TextAreaField("Or paste the lines", render_kw={"rows": 5})
-    submit = SubmitField("Import fulfilments")
+    text = TextAreaField(_l("Or paste the lines"), render_kw={"rows": 5})
+    submit = SubmitField(_l("Import fulfilments"))
 
 
 class AdjustForm(Form):
@@ -168,47 +181,52 @@ class AdjustForm(Form):
         default=lambda: secrets.token_urlsafe(16), validators=[Length(max=64)]
     )
     amount = IntegerField(
-        "Points",
-        description="Positive adds, negative removes.",
+        _l("Points"),
+        description=_l("Positive adds, negative removes."),
         validators=[
-            InputRequired("Enter a number of points."),
+            InputRequired(_l("Enter a number of points.")),
             NumberRange(-10_000_000, 10_000_000),
         ],
     )
     reason = StringField(
-        "Reason", validators=[DataRequired("Say why the balance is changing."), Length(max=500)]
+        _l("Reason"),
+        validators=[DataRequired(_l("Say why the balance is changing.")), Length(max=500)],
     )
-    submit = SubmitField("Adjust balance")
+    submit = SubmitField(_l("Adjust balance"))
 
 
 class ThresholdForm(Form):
     auto_approve_below = IntegerField(
-        "Approve automatically below (points)",
-        validators=[InputRequired(), NumberRange(0, 10_000_000, "0 or more.")],
-        description="0: every redemption waits for an admin. Accounts that need approval "
-        "always wait.",
+        _l("Approve automatically below (points)"),
+        validators=[InputRequired(), NumberRange(0, 10_000_000, _l("0 or more."))],
+        description=_l(
+            "0: every redemption waits for an admin. Accounts that need approval always wait."
+        ),
     )
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
 
 class OfferForm(Form):
     advocate_email = EmailField(
-        "Advocate's email",
+        _l("Advocate's email"),
         validators=[
-            DataRequired("Enter the advocate's email."),
-            Length(max=254, message="An email address is at most 254 characters."),
+            DataRequired(_l("Enter the advocate's email.")),
+            Length(max=254, message=_l("An email address is at most 254 characters.")),
         ],
     )
     reward_id = SelectField(
-        "Gift", coerce=row_id, validate_choice=False, validators=[InputRequired("Choose the gift.")]
+        _l("Gift"),
+        coerce=row_id,
+        validate_choice=False,
+        validators=[InputRequired(_l("Choose the gift."))],
     )
     message = TextAreaField(
-        "Message",
+        _l("Message"),
         render_kw={"rows": 3},
         validators=[Length(max=2000)],
-        description="Why you are thanking them.",
+        description=_l("Why you are thanking them."),
     )
-    submit = SubmitField("Offer the gift")
+    submit = SubmitField(_l("Offer the gift"))
 
     def validate_advocate_email(self, field) -> None:
         try:
@@ -219,15 +237,15 @@ class OfferForm(Form):
 
 class AcceptOfferForm(Form):
     shipping_address = TextAreaField(
-        "Shipping address",
+        _l("Shipping address"),
         render_kw={"rows": 4},
         validators=[Length(max=1000)],
-        description="Only the admins who ship it can see this.",
+        description=_l("Only the admins who ship it can see this."),
     )
-    accept = SubmitField("Accept")
+    accept = SubmitField(_l("Accept"))
 
 
 class DeclineOfferForm(Form):
-    employer_forbids = BooleanField("My employer does not allow me to accept gifts")
-    note = StringField("Anything to add (optional)", validators=[Length(max=500)])
-    decline = SubmitField("Decline")
+    employer_forbids = BooleanField(_l("My employer does not allow me to accept gifts"))
+    note = StringField(_l("Anything to add (optional)"), validators=[Length(max=500)])
+    decline = SubmitField(_l("Decline"))

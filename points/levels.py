@@ -15,9 +15,12 @@ from points.feed import add_to_feed
 from points.models import FeedKind, Level, LevelReached, PointsBalance
 from portal.accounts.models import User
 from portal.accounts.services import record_audit
+from portal.config import Settings
 from portal.db import refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError
-from portal.mail.services import queue_email
+from portal.i18n import _, _l, number
+from portal.notifications.models import Topic
+from portal.notifications.services import notify
 
 DEFAULT_LEVELS = (
     ("Insider", 0, "Early news of the roadmap and the community newsletter."),
@@ -66,7 +69,7 @@ def progress(levels: list[Level], lifetime: int) -> Progress:
     return Progress(reached[-1] if reached else None, ahead[0] if ahead else None, lifetime)
 
 
-def record_reached(session: Session, advocate: User, link: str) -> list[Level]:
+def record_reached(session: Session, settings: Settings, advocate: User, link: str) -> list[Level]:
     """Record (and announce) each level the advocate's lifetime points now reach for the
     first time. Called in the transaction that earned the points."""
     lifetime = session.scalar(
@@ -95,15 +98,17 @@ def record_reached(session: Session, advocate: User, link: str) -> list[Level]:
         highest = reached[-1]
         for level in reached:
             add_to_feed(session, advocate.id, FeedKind.LEVEL, level.name)
-        queue_email(
+        notify(
             session,
-            advocate.email,
+            settings,
+            advocate,
+            Topic.GAME,
             "level_reached",
-            f"You are now a {highest.name}",
+            _l("You are now a %(level)s", level=highest.name),
+            link=link,
             name=advocate.display_name,
             level=highest.name,
             perk=highest.perk,
-            link=link,
         )
     return reached
 
@@ -135,19 +140,26 @@ def mark_seen(session: Session, advocate_id: int) -> None:
 def _check(session: Session, name: str, threshold: int, level_id: int | None) -> str:
     name = name.strip()
     if not name:
-        raise DomainError("Give the level a name.", "name")
+        raise DomainError(_("Give the level a name."), "name")
     if not 0 <= threshold <= 1_000_000_000:
         raise DomainError(
-            "The threshold is a number of points from 0 to 1,000,000,000.", "threshold"
+            _("The threshold is a number of points from 0 to 1,000,000,000."), "threshold"
         )
     for other in all_levels(session):
         if other.id == level_id:
             continue
         if other.name.casefold() == name.casefold():
-            raise DomainError(f"There is already a level called “{other.name}”.", "name")
+            raise DomainError(
+                _("There is already a level called “%(name)s”.", name=other.name), "name"
+            )
         if other.threshold == threshold:
             raise DomainError(
-                f"“{other.name}” already starts at {threshold:,} points.", "threshold"
+                _(
+                    "“%(name)s” already starts at %(threshold)s points.",
+                    name=other.name,
+                    threshold=number(threshold),
+                ),
+                "threshold",
             )
     return name
 
@@ -170,7 +182,7 @@ def save_level(
         what = f"Changed the level “{level.name}” to “{name}” at {threshold:,} points"
         level.name, level.threshold, level.perk = name, threshold, perk.strip()
     # a colleague saving the same name or threshold at the same moment
-    taken = DomainError("Another level has just taken that name or threshold.", "name")
+    taken = DomainError(_("Another level has just taken that name or threshold."), "name")
     with refuse_duplicates(session, taken):
         session.flush()
     _forget(session)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account, User, _in
 from portal.db import Base, utcnow
+from portal.i18n import _l
 
 
 class EntrySource(StrEnum):
@@ -76,13 +77,8 @@ class RewardKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "gift_card": "Gift card",
-            "swag": "Swag",
-            "charity": "Charity donation",
-            "experience": "Experience",
-            "recognition": "Recognition",
-        }[self]
+        """In the reader's language, read when shown (so form choices built at import work)."""
+        return _KIND_LABELS[self]
 
     @property
     def is_gift(self) -> bool:
@@ -92,13 +88,23 @@ class RewardKind(StrEnum):
     @property
     def reference_label(self) -> str:
         """What an admin enters on fulfilment."""
-        return {
-            "gift_card": "Gift code",
-            "swag": "Tracking number",
-            "charity": "Donation receipt",
-            "experience": "Booking reference",
-            "recognition": "Where it was published",
-        }[self]
+        return _REFERENCE_LABELS[self]
+
+
+_KIND_LABELS = {
+    "gift_card": _l("Gift card"),
+    "swag": _l("Swag"),
+    "charity": _l("Charity donation"),
+    "experience": _l("Experience"),
+    "recognition": _l("Recognition"),
+}
+_REFERENCE_LABELS = {
+    "gift_card": _l("Gift code"),
+    "swag": _l("Tracking number"),
+    "charity": _l("Donation receipt"),
+    "experience": _l("Booking reference"),
+    "recognition": _l("Where it was published"),
+}
 
 
 class Reward(Base):

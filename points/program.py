@@ -19,6 +19,12 @@ def game_settings(session: Session) -> GameSettings:
     return single_row(session, GameSettings, time_zone="UTC")
 
 
+def program_zone(session: Session) -> str:
+    """The program's time zone by name (UTC when the stored one is unknown)."""
+    name = game_settings(session).time_zone
+    return name if name in time_zones() else "UTC"
+
+
 @cache
 def time_zones() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))

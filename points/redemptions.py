@@ -28,14 +28,17 @@ from points.models import (
     RewardKind,
 )
 from points.rewards import GiftNotAllowed, get_reward, gift_refusal, reward_settings, unavailable
+from portal.accounts.choosable import why_not_choosable
 from portal.accounts.models import Account, GiftPolicy, Role, User
 from portal.accounts.services import record_audit, set_declines_gifts
 from portal.config import Settings
 from portal.db import get_or_refuse, refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, NotFound
+from portal.i18n import _, _l, ngettext
 from portal.ids import parse_row_id
 from portal.inputs import CONTROL_MESSAGE, has_control_character
-from portal.mail.services import queue_email
+from portal.notifications.models import Topic
+from portal.notifications.services import notify
 from portal.periods import period_key
 
 S = RedemptionStatus
@@ -54,7 +57,7 @@ class LimitReached(DomainError):
 
 
 def get_redemption(session: Session, redemption_id: int) -> Redemption:
-    return get_or_refuse(session, Redemption, redemption_id, "There is no such redemption.")
+    return get_or_refuse(session, Redemption, redemption_id, _("There is no such redemption."))
 
 
 def _check_policy(session: Session, advocate: User, reward: Reward, then: str = "") -> str:
@@ -89,10 +92,10 @@ def redeem(
     """Hold the points and reserve the stock at once; small ones are approved at once."""
     now = now or utcnow()
     if advocate.role != Role.ADVOCATE or not advocate.opted_in:
-        raise DomainError("Only members of the hub can redeem rewards.")
+        raise DomainError(_("Only members of the hub can redeem rewards."))
     if not request_key or len(request_key) > 64:
-        raise DomainError("This form has expired: reload the page and try again.")
-    already = AlreadyRequested("You already requested this: it is in your redemptions.")
+        raise DomainError(_("This form has expired: reload the page and try again."))
+    already = AlreadyRequested(_("You already requested this: it is in your redemptions."))
     if session.scalar(select(Redemption.id).where(Redemption.request_key == request_key)):
         raise already  # the unique key below is the backstop when both arrive at once
     reward = get_reward(session, reward_id)
@@ -102,7 +105,7 @@ def redeem(
     policy = _check_policy(session, advocate, reward)
     shipping_address = shipping_address.strip()
     if reward.needs_address and len(shipping_address) < 10:
-        raise DomainError("Give the full address we should ship to.", "shipping_address")
+        raise DomainError(_("Give the full address we should ship to."), "shipping_address")
     cost = 0 if offered else reward.cost
     redemption = Redemption(
         request_key=request_key,
@@ -157,12 +160,26 @@ def _free_slot(session: Session, advocate: User, reward: Reward, now: datetime) 
         slot = f"{period}#{number}"
         if slot not in taken:
             return slot
-    per = "in all" if reward.limit_period == "ever" else f"a {reward.limit_period}"
+    per = _LIMIT_PERIODS.get(reward.limit_period) or reward.limit_period
     raise LimitReached(
-        f"{reward.name} can be redeemed {reward.limit_count} time"
-        f"{'s' if reward.limit_count > 1 else ''} {per}, and you have.",
+        ngettext(
+            "%(reward)s can be redeemed %(num)s time %(per)s, and you have.",
+            "%(reward)s can be redeemed %(num)s times %(per)s, and you have.",
+            reward.limit_count,
+            reward=reward.name,
+            per=per,
+        ),
         "reward_id",
     )
+
+
+_LIMIT_PERIODS = {
+    "ever": _l("in all"),
+    "week": _l("a week"),
+    "month": _l("a month"),
+    "quarter": _l("a quarter"),
+    "year": _l("a year"),
+}
 
 
 def _reserve_stock(session: Session, reward: Reward) -> None:
@@ -175,7 +192,7 @@ def _reserve_stock(session: Session, reward: Reward) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not reserved:
-        raise OutOfStock(f"{reward.name} is out of stock.", "reward_id")
+        raise OutOfStock(_("%(reward)s is out of stock.", reward=reward.name), "reward_id")
 
 
 def _release_stock(session: Session, reward_id: int) -> None:
@@ -214,7 +231,9 @@ def _move(
     ).rowcount
     session.refresh(redemption)
     if not moved:
-        raise AlreadyHandled(f"Already handled: this redemption is {redemption.status}.")
+        raise AlreadyHandled(
+            _("Already handled: this redemption is %(status)s.", status=redemption.status)
+        )
     _record(session, redemption, before, to, actor, note)
 
 
@@ -235,7 +254,7 @@ def approve_redemption(
 ) -> Redemption:
     redemption = get_redemption(session, redemption_id)
     _check_policy(
-        session, redemption.advocate, redemption.reward, "Convert it to a donation or cancel it."
+        session, redemption.advocate, redemption.reward, _("Convert it to a donation or cancel it.")
     )
     _move(session, redemption, (S.REQUESTED,), S.APPROVED, admin, "")
     _audit(session, admin, redemption, "approve", "Approved")
@@ -247,7 +266,7 @@ def reject_redemption(
     session: Session, settings: Settings, admin: User, redemption_id: int, reason: str
 ) -> Redemption:
     if not reason.strip():
-        raise DomainError("Say why, so the advocate understands.", "reason")
+        raise DomainError(_("Say why, so the advocate understands."), "reason")
     redemption = get_redemption(session, redemption_id)
     _move(session, redemption, OPEN, S.REJECTED, admin, reason.strip(), reason=reason.strip())
     _give_back(session, redemption, admin)
@@ -262,7 +281,7 @@ def cancel_redemption(
     """The advocate cancels their own open request, or an admin cancels any (points back)."""
     redemption = get_redemption(session, redemption_id)
     if actor.role != Role.ADMIN and redemption.advocate_id != actor.id:
-        raise NotFound("There is no such redemption of yours.")
+        raise NotFound(_("There is no such redemption of yours."))
     note = reason.strip() or ("Cancelled by the advocate" if actor.role != Role.ADMIN else "")
     _move(session, redemption, OPEN, S.CANCELLED, actor, note, reason=note)
     _give_back(session, redemption, actor)
@@ -294,9 +313,9 @@ def fulfil_redemption(
     redemption = get_redemption(session, redemption_id)
     label = redemption.reward.kind_enum.reference_label
     if not reference.strip():
-        raise DomainError(f"Enter the {label.lower()}.", "reference")
+        raise DomainError(_("Enter the %(what)s.", what=label.lower()), "reference")
     _check_policy(
-        session, redemption.advocate, redemption.reward, "Convert it to a donation or cancel it."
+        session, redemption.advocate, redemption.reward, _("Convert it to a donation or cancel it.")
     )
     # the reference (a gift code is as good as cash) stays on the redemption, not in its history
     note = f"{label} recorded"
@@ -329,7 +348,7 @@ def refund_redemption(
     session: Session, settings: Settings, admin: User, redemption_id: int, reason: str
 ) -> Redemption:
     if not reason.strip():
-        raise DomainError("Say why the points are being returned.", "reason")
+        raise DomainError(_("Say why the points are being returned."), "reason")
     redemption = get_redemption(session, redemption_id)
     _move(
         session,
@@ -362,7 +381,7 @@ def convert_to_donation(
     redemption = get_redemption(session, redemption_id)
     charity = get_reward(session, charity_id)
     if charity.kind != RewardKind.CHARITY or not charity.active:
-        raise DomainError("Choose an active charity donation.", "charity_id")
+        raise DomainError(_("Choose an active charity donation."), "charity_id")
     _move(session, redemption, OPEN, S.CANCELLED, admin, f"Converted to {charity.name}")
     _give_back(session, redemption, admin)
     _reserve_stock(session, charity)
@@ -376,7 +395,7 @@ def convert_to_donation(
         currency=charity.currency,
         status=S.APPROVED,
     )
-    with refuse_duplicates(session, AlreadyHandled("This was already converted.")):
+    with refuse_duplicates(session, AlreadyHandled(_("This was already converted."))):
         session.add(donation)
         session.flush()
     if donation.cost:
@@ -426,30 +445,37 @@ def _audit(session, admin, redemption, verb, summary, **details) -> None:
     )
 
 
-STATUS_SENTENCES = {
-    S.REQUESTED: "is waiting for an admin's approval",
-    S.APPROVED: "is approved: we are preparing it",
-    S.FULFILLED: "has been delivered",
-    S.REJECTED: "was not approved, and any points it held are back in your balance",
-    S.CANCELLED: "was cancelled, and any points it held are back in your balance",
-    S.REFUNDED: "was refunded: the points are back in your balance",
+# the subject's word for each state (the email's sentences are in its templates)
+STATUS_WORDS = {
+    S.REQUESTED: _l("requested"),
+    S.APPROVED: _l("approved"),
+    S.FULFILLED: _l("fulfilled"),
+    S.REJECTED: _l("rejected"),
+    S.CANCELLED: _l("cancelled"),
+    S.REFUNDED: _l("refunded"),
 }
 
 
 def _tell(session: Session, settings: Settings, redemption: Redemption) -> None:
     reward = redemption.reward
-    queue_email(
+    notify(
         session,
-        redemption.advocate.email,
+        settings,
+        redemption.advocate,
+        Topic.REWARDS,
         "redemption_update",
-        f"{reward.name}: {redemption.status}",
+        _l(
+            "%(reward)s: %(status)s",
+            reward=reward.name,
+            status=STATUS_WORDS[S(redemption.status)],
+        ),
+        link=f"{settings.public_url}/hub/redemptions",
         name=redemption.advocate.display_name,
         reward=reward.name,
-        sentence=STATUS_SENTENCES[S(redemption.status)],
+        status=str(redemption.status),
         reference_label=reward.kind_enum.reference_label,
         reference=redemption.reference if redemption.status == S.FULFILLED else "",
         reason=redemption.reason,
-        link=f"{settings.public_url}/hub/redemptions",
     )
 
 
@@ -511,13 +537,13 @@ def offer_gift(
     """Offer a thank-you gift; nothing is sent unless the advocate accepts."""
     advocate = session.get(User, advocate_id)
     if advocate is None or advocate.role != Role.ADVOCATE:
-        raise NotFound("There is no such advocate.", "advocate_id")
-    if not advocate.opted_in:
-        raise DomainError(f"{advocate.display_name} is not a member of the hub.", "advocate_id")
+        raise NotFound(_("There is no such advocate."), "advocate_id")
+    if problem := why_not_choosable(advocate):  # never joined, left, or deactivated
+        raise DomainError(problem, "advocate_id")
     reward = get_reward(session, reward_id)
     refusal = gift_refusal(advocate, reward.kind) or unavailable(reward, advocate, utcnow())
     if refusal:
-        raise GiftNotAllowed(f"{refusal} Offer something else.", "reward_id")
+        raise GiftNotAllowed(_("%(refusal)s Offer something else.", refusal=refusal), "reward_id")
     offer = GiftOffer(
         advocate_id=advocate.id,
         reward_id=reward.id,
@@ -533,16 +559,18 @@ def offer_gift(
     record_audit(
         session, manager, "offer.create", advocate, f"Offered {advocate.display_name} {reward.name}"
     )
-    queue_email(
+    notify(
         session,
-        advocate.email,
+        settings,
+        advocate,
+        Topic.THANKS,
         "gift_offer",
-        f"A thank-you from {manager.display_name}",
+        _l("A thank-you from %(sender)s", sender=manager.display_name),
+        link=f"{settings.public_url}/hub/offers/{offer.id}",
         name=advocate.display_name,
         sender=manager.display_name,
         reward=reward.name,
         message=offer.message,
-        link=f"{settings.public_url}/hub/offers/{offer.id}",
     )
     return offer
 
@@ -550,7 +578,7 @@ def offer_gift(
 def own_offer(session: Session, advocate: User, offer_id: int) -> GiftOffer:
     offer = session.get(GiftOffer, offer_id)
     if offer is None or offer.advocate_id != advocate.id:
-        raise NotFound("There is no such offer for you.")
+        raise NotFound(_("There is no such offer for you."))
     return offer
 
 
@@ -563,7 +591,11 @@ def _decide(session: Session, offer: GiftOffer, to: OfferStatus, **values) -> No
     ).rowcount
     session.refresh(offer)
     if not decided:
-        raise AlreadyHandled(f"You already {offer.status} this offer.")
+        raise AlreadyHandled(
+            _("You accepted this offer already.")
+            if offer.status == OfferStatus.ACCEPTED
+            else _("You declined this offer already.")
+        )
 
 
 def accept_offer(

@@ -15,6 +15,7 @@ from portal.accounts.services import record_audit
 from portal.config import Settings
 from portal.db import get_or_refuse, single_row, utcnow
 from portal.errors import DomainError
+from portal.i18n import _, _l, day
 from portal.uploads import Upload
 
 NOT_GIFTS = {RewardKind.CHARITY, RewardKind.RECOGNITION}
@@ -42,13 +43,35 @@ def gift_refusal(
     declines = advocate.declines_gifts if declines is None else declines
     if RewardKind(kind) in allowed_kinds(policy, declines):
         return None
-    name = account.name if account else "Your employer"
-    label = RewardKind(kind).label.lower()
+    name = account.name if account else _("Your employer")
+    kinds = REFUSED_KINDS[RewardKind(kind)]
     if policy == GiftPolicy.CHARITY_ONLY:
-        return f"{name} accepts charity donations only, so a {label} can't be given."
+        return _(
+            "%(name)s accepts charity donations only, so %(kinds)s can't be given.",
+            name=name,
+            kinds=kinds,
+        )
     if policy == GiftPolicy.NO_GIFTS:
-        return f"{name} does not allow its people to accept gifts, so a {label} can't be given."
-    return f"{advocate.display_name} declined gifts, so a {label} can't be given."
+        return _(
+            "%(name)s does not allow its people to accept gifts, so %(kinds)s can't be given.",
+            name=name,
+            kinds=kinds,
+        )
+    return _(
+        "%(name)s declined gifts, so %(kinds)s can't be given.",
+        name=advocate.display_name,
+        kinds=kinds,
+    )
+
+
+# a kind of reward as a refusal names it ("so gift cards can't be given", not "so a swag")
+REFUSED_KINDS = {
+    RewardKind.GIFT_CARD: _l("gift cards"),
+    RewardKind.SWAG: _l("swag"),
+    RewardKind.CHARITY: _l("charity donations"),
+    RewardKind.EXPERIENCE: _l("experiences"),
+    RewardKind.RECOGNITION: _l("recognition"),
+}
 
 
 def catalog_for(session: Session, advocate: User, now: datetime | None = None) -> list[Reward]:
@@ -66,16 +89,28 @@ def catalog_for(session: Session, advocate: User, now: datetime | None = None) -
 def unavailable(reward: Reward, advocate: User, now: datetime) -> str | None:
     """Why the reward can't be redeemed now (apart from points and policy), or None."""
     if not reward.active:
-        return f"{reward.name} is no longer offered."
+        return _("%(reward)s is no longer offered.", reward=reward.name)
     if reward.starts_at and reward.starts_at > now:
-        return f"{reward.name} is not available until {reward.starts_at:%-d %B %Y}."
+        return _(
+            "%(reward)s is not available until %(day)s.",
+            reward=reward.name,
+            day=day(reward.starts_at, "long"),
+        )
     if reward.ends_at and reward.ends_at <= now:
-        return f"{reward.name} was available until {reward.ends_at:%-d %B %Y}."
+        return _(
+            "%(reward)s was available until %(day)s.",
+            reward=reward.name,
+            day=day(reward.ends_at, "long"),
+        )
     region = advocate.account.region if advocate.account else ""
     if reward.region_list and region not in reward.region_list:
-        return f"{reward.name} is offered in {', '.join(reward.region_list)} only."
+        return _(
+            "%(reward)s is offered in %(regions)s only.",
+            reward=reward.name,
+            regions=", ".join(reward.region_list),
+        )
     if reward.stock is not None and reward.stock < 1:
-        return f"{reward.name} is out of stock."
+        return _("%(reward)s is out of stock.", reward=reward.name)
     return None
 
 
@@ -99,7 +134,7 @@ class RewardFields:
 
 
 def get_reward(session: Session, reward_id: int) -> Reward:
-    return get_or_refuse(session, Reward, reward_id, "There is no such reward.")
+    return get_or_refuse(session, Reward, reward_id, _("There is no such reward."))
 
 
 def save_reward(
@@ -107,18 +142,18 @@ def save_reward(
 ) -> Reward:
     reward = get_reward(session, reward_id) if reward_id else Reward()
     if not fields.name.strip():
-        raise DomainError("Give the reward a name.", "name")
+        raise DomainError(_("Give the reward a name."), "name")
     if fields.kind not in set(RewardKind):
-        raise DomainError("Choose a kind of reward.", "kind")
+        raise DomainError(_("Choose a kind of reward."), "kind")
     if fields.cost < 1:
-        raise DomainError("A reward costs at least 1 point.", "cost")
+        raise DomainError(_("A reward costs at least 1 point."), "cost")
     if fields.kind == RewardKind.CHARITY and not fields.charity_name.strip():
-        raise DomainError("Name the charity the donation goes to.", "charity_name")
+        raise DomainError(_("Name the charity the donation goes to."), "charity_name")
     if fields.starts_at and fields.ends_at and fields.ends_at <= fields.starts_at:
-        raise DomainError("The end must come after the start.", "ends_at")
+        raise DomainError(_("The end must come after the start."), "ends_at")
     currency = fields.currency.strip().upper()
     if len(currency) != 3 or not currency.isalpha():
-        raise DomainError("Use a three-letter currency code, like USD or EUR.", "currency")
+        raise DomainError(_("Use a three-letter currency code, like USD or EUR."), "currency")
     for name, value in vars(fields).items():
         if name not in ("stock", "stock_seen"):
             setattr(reward, name, value.strip() if isinstance(value, str) else value)
@@ -145,8 +180,11 @@ def _set_stock(session: Session, reward: Reward, stock: int | None, seen: int | 
     session.refresh(reward)
     if not changed:
         raise DomainError(
-            f"Redemptions changed the stock to {reward.stock} while you were editing: "
-            "check it and save again.",
+            _(
+                "Redemptions changed the stock to %(stock)s while you were editing: "
+                "check it and save again.",
+                stock=reward.stock,
+            ),
             "stock",
         )
 
@@ -157,7 +195,7 @@ def reward_settings(session: Session) -> RewardSettings:
 
 def set_auto_approve_below(session: Session, admin: User, points: int) -> RewardSettings:
     if points < 0:
-        raise DomainError("The threshold can't be negative.", "auto_approve_below")
+        raise DomainError(_("The threshold can't be negative."), "auto_approve_below")
     row = reward_settings(session)
     row.auto_approve_below = points
     record_audit(

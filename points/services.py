@@ -17,6 +17,9 @@ from portal.accounts.models import User
 from portal.accounts.services import record_audit
 from portal.db import refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError
+from portal.i18n import _l
+from portal.notifications.models import Topic
+from portal.notifications.services import add_notification
 
 
 class AlreadyBooked(AlreadyHandled):
@@ -184,6 +187,11 @@ def adjust(
         f"Adjusted {advocate.display_name}'s points by {amount:+,}",
         reason=reason.strip(),
     )
+    change = f"{amount:+,}"
+    said = _l(
+        "Your points were adjusted by %(change)s: %(reason)s", change=change, reason=reason.strip()
+    )
+    add_notification(session, advocate, Topic.REWARDS, said, "/hub/rewards")  # listed, not emailed
     return entry
 
 

@@ -19,6 +19,7 @@ from portal.accounts.services import record_audit
 from portal.config import Settings
 from portal.db import utcnow
 from portal.errors import DomainError
+from portal.i18n import _
 from portal.uploads import Upload
 
 
@@ -41,18 +42,18 @@ AGE_LIMIT_DAYS = (1, 365)
 def update_game_settings(session: Session, admin: User, choices: GameChoices) -> GameSettings:
     """Save the program's rules; a new time zone re-buckets every period total."""
     if choices.time_zone not in time_zones():
-        raise DomainError("Choose a time zone from the list.", "time_zone")
+        raise DomainError(_("Choose a time zone from the list."), "time_zone")
     if choices.expiry_months is not None and not 1 <= choices.expiry_months <= 120:
-        raise DomainError("Points expire after 1 to 120 months, or never.", "expiry_months")
+        raise DomainError(_("Points expire after 1 to 120 months, or never."), "expiry_months")
     if choices.earn_cap is not None and not 1 <= choices.earn_cap <= 1_000_000_000:
-        raise DomainError("The cap is a number of points from 1 to 1,000,000,000.", "earn_cap")
+        raise DomainError(_("The cap is a number of points from 1 to 1,000,000,000."), "earn_cap")
     if choices.earn_cap_period not in ("month", "quarter"):
-        raise DomainError("The cap is per month or per quarter.", "earn_cap_period")
+        raise DomainError(_("The cap is per month or per quarter."), "earn_cap_period")
     low, high = AGE_LIMIT_DAYS
     for name in ("approve_within_days", "fulfil_within_days"):
         days = getattr(choices, name)
         if days is not None and not low <= days <= high:
-            raise DomainError(f"From {low} to {high} days.", name)
+            raise DomainError(_("From %(low)s to %(high)s days.", low=low, high=high), name)
     row = game_settings(session)
     zone_changed = row.time_zone != choices.time_zone
     row.time_zone = choices.time_zone

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 
 import psycopg
-from flask import Flask, g, jsonify, redirect, render_template, url_for
+from flask import Flask, g, jsonify, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, text
@@ -13,15 +13,16 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from points.program import program_zone
 from portal import config, db
 from portal.accounts.models import GiftPolicy, Role, User
 from portal.config import PROJECT_ROOT
 from portal.extensions import csrf, limiter, login_manager, mail, when_to_retry
-from portal.i18n import init_i18n
+from portal.i18n import _, _l, init_i18n
 from portal.inputs import refuse_control_characters_in_address
 from portal.markdown import render_markdown
 from portal.security import init_security
-from portal.web import RowIdConverter, page_url
+from portal.web import RowIdConverter, answer_refusals, page_url
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -42,8 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     init_security(app)
-    init_i18n(app)
+    init_i18n(app, program_zone=program_zone)
     app.before_request(refuse_control_characters_in_address)
+    answer_refusals(app)
 
     from challenges.views.authoring import bp as authoring_bp
     from challenges.views.hub import bp as play_bp
@@ -57,6 +59,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.cli import register_cli
     from portal.hub.views import bp as hub_bp
     from portal.manage.views import bp as manage_bp
+    from portal.notifications.views import bp as notifications_bp
+    from portal.notifications.views import inbox as inbox_bp
 
     blueprints = (
         auth_bp,
@@ -70,6 +74,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         fulfilment_bp,
         offers_bp,
         boards_bp,
+        notifications_bp,
+        inbox_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -114,32 +120,46 @@ def _register_core_routes(app: Flask) -> None:
             return jsonify(status="error", database="unavailable", error=type(error).__name__), 503
         return jsonify(status="ok", database="ok", dialect=db.engine().dialect.name)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # browsers and feed readers ask for /favicon.ico whatever the page links
+        return send_from_directory(
+            app.static_folder, "favicon-32.png", mimetype="image/png", max_age=86_400
+        )
+
     app.jinja_env.globals["home_for"] = home_for
 
 
 def _register_error_pages(app: Flask) -> None:
     messages = {
-        400: ("Bad request", "The request could not be understood."),
-        403: ("Not allowed", "Your role does not give you access to this page."),
-        404: ("Page not found", "There is nothing at this address."),
-        405: ("Not allowed", "That action cannot be done this way."),
+        400: (_l("Bad request"), _l("The request could not be understood.")),
+        403: (_l("Not allowed"), _l("Your role does not give you access to this page.")),
+        404: (_l("Page not found"), _l("There is nothing at this address.")),
+        405: (_l("Not allowed"), _l("That action cannot be done this way.")),
         409: (
-            "Try again",
-            "Someone changed this at the same moment. Nothing was lost: "
-            "reload the page and try again.",
+            _l("Try again"),
+            _l(
+                "Someone changed this at the same moment. Nothing was lost: "
+                "reload the page and try again."
+            ),
         ),
-        413: ("Too large", "That upload is larger than we accept."),
-        429: ("Slow down", "Too many attempts. Wait a minute, then try again."),
-        500: ("Something went wrong", "We could not finish that. Nothing was changed; try again."),
+        413: (_l("Too large"), _l("That upload is larger than we accept.")),
+        429: (_l("Slow down"), _l("Too many attempts. Wait a minute, then try again.")),
+        500: (
+            _l("Something went wrong"),
+            _l("We could not finish that. Nothing was changed; try again."),
+        ),
         503: (
-            "Back in a moment",
-            "The database is unavailable for a moment. Nothing was changed: "
-            "try again in a few seconds.",
+            _l("Back in a moment"),
+            _l(
+                "The database is unavailable for a moment. Nothing was changed: "
+                "try again in a few seconds."
+            ),
         ),
     }
 
     def render_error(code: int, detail: str | None = None):
-        title, message = messages.get(code, ("Error", "Something went wrong."))
+        title, message = messages.get(code, (_("Error"), _("Something went wrong.")))
         return render_template(
             "errors/error.html", code=code, title=title, message=detail or message
         ), code
@@ -148,7 +168,10 @@ def _register_error_pages(app: Flask) -> None:
     def csrf_error(error):
         return render_error(
             400,
-            "Your form expired or was sent from elsewhere. Go back, reload the page and try again.",
+            _(
+                "Your form expired or was sent from elsewhere. Go back, reload the page and "
+                "try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

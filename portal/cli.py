@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import sys
 import time
+from email import policy
 from email.utils import parseaddr
 
 import click
@@ -20,6 +21,7 @@ from portal.accounts.models import Role
 from portal.accounts.services import create_user, find_account_by_name
 from portal.errors import DomainError
 from portal.extensions import mail
+from portal.mail.bounces import permanent_refusal
 from portal.mail.models import OutboxMessage
 from portal.mail.services import deliver_due, message_id, print_to_console
 from portal.migrate import alembic_config
@@ -65,8 +67,12 @@ def outbox_send(watch: bool, interval: float):
     """Deliver due email. Failures stay queued with their error and are retried with backoff."""
     sender = print_to_console if current_app.config["MAIL_CONSOLE"] else _send_with_flask_mail
     sessions = current_app.extensions["vouch.sessionmaker"]
+    digest_week = None
     while True:
         try:
+            if watch:
+                digest_week = _digests_once_a_week(sessions, digest_week)
+                _remind_events(sessions)
             report = deliver_due(sessions, sender)
         except DBAPIError as error:
             if not watch:
@@ -84,6 +90,16 @@ def outbox_send(watch: bool, interval: float):
         time.sleep(interval)
 
 
+class _UnfoldedMessage(Message):
+    """Headers written as given: the default SMTP policy refolds a long header with no
+    spaces (a List-Unsubscribe URL) into encoded words, which mail clients cannot read."""
+
+    def _message(self):
+        built = super()._message()
+        built.policy = policy.SMTP.clone(refold_source="none")
+        return built
+
+
 SMTP_TIMEOUT_SECONDS = 30  # a server that stops answering fails the attempt, not the sender
 
 
@@ -94,12 +110,25 @@ def _send_with_flask_mail(message: OutboxMessage) -> None:
     (QUIT) is not a failed send: counting it as one would send the message again.
     """
     state = current_app.extensions["mail"]
-    email = Message(subject=message.subject, recipients=[message.to_email], body=message.body_text)
+    email = _UnfoldedMessage(
+        subject=message.subject,
+        recipients=[message.to_email],
+        body=message.body_text,
+        html=message.body_html or None,  # with it, multipart/alternative: text, then HTML
+        extra_headers=dict(message.headers or {}),  # List-Unsubscribe and its one-click POST
+    )
+    if message.attachment_name:
+        email.attach(message.attachment_name, message.attachment_type, message.attachment_body)
     email.msgId = message_id(message, parseaddr(state.default_sender)[1].rpartition("@")[2])
     connection = mail.connect()
     connection.host = None if state.suppress else _open_smtp(state)
     try:
         connection.send(email)
+    except smtplib.SMTPException as error:
+        refusal = permanent_refusal(error)  # a 5xx for the recipient: marked, never retried
+        if refusal is None:
+            raise
+        raise refusal from error
     finally:
         _hang_up(connection.host)
 
@@ -245,7 +274,7 @@ def points_expire(dry_run: bool):
         if months is None:
             click.echo("points expire: points never expire in this program (expiry is off).")
             return
-        report = run_expiry(session, dry_run=dry_run, public_url=settings().public_url)
+        report = run_expiry(session, dry_run=dry_run, settings=settings())
     would = "would expire" if dry_run else "expired"
     click.echo(
         f"points expire{' (dry run, nothing written)' if dry_run else ''}: "
@@ -276,6 +305,101 @@ def badges_recompute():
         click.echo(f"badges recompute: {report.total:,} badge(s) awarded.")
     else:
         click.echo("badges recompute: nothing to add; every badge is up to date.")
+
+
+digests_cli = AppGroup("digests", help="The weekly digest of what is new for each advocate.")
+
+
+@digests_cli.command("send")
+@click.option(
+    "--now",
+    "now_text",
+    help="Act as if it were this moment (ISO 8601, e.g. 2026-12-07T10:00+01:00), for demos.",
+)
+def digests_send(now_text: str | None):
+    """Queue this week's digest for each advocate with something new (once the program's
+    digest day and hour have passed). Safe to run twice, or from cron beside `outbox send`:
+    one digest per advocate per week."""
+    from challenges.digests import send_digests
+    from portal.config import settings
+
+    now = _moment(now_text) if now_text else None
+    report = send_digests(current_app.extensions["vouch.sessionmaker"], settings(), now)
+    if report.week is None:
+        click.echo("digests send: not yet; this week's digest time has not come.")
+        return
+    click.echo(
+        f"digests send ({report.week}): {report.sent:,} queued, {report.nothing_new:,} with "
+        f"nothing new, {report.already_sent:,} already sent."
+    )
+
+
+def _moment(text: str):
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--now {text!r} is not an ISO 8601 moment, e.g. 2026-12-07T10:00+01:00.")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _digests_once_a_week(sessions, done_week: str | None) -> str | None:
+    """In `outbox send --watch`: this week's digests, once their time has come (one full
+    pass a week per sender; `digests send` run by hand or cron looks again)."""
+    from challenges.digests import due_week, send_digests
+    from portal.config import settings
+    from portal.db import utcnow
+
+    with sessions() as session:
+        week = due_week(session, utcnow())
+    if week is None or week == done_week:
+        return done_week
+    try:
+        report = send_digests(sessions, settings())
+    except DBAPIError:
+        raise  # the loop waits for the database
+    except Exception as error:  # noqa: BLE001 - a digest problem must not stop the mail
+        click.echo(f"digests: not sent ({type(error).__name__}: {error})", err=True)
+        return done_week
+    click.echo(f"digests: {report.sent} queued for {week}", err=True)
+    return week
+
+
+events_cli = AppGroup("events", help="Event challenges (webinars): day-before reminders.")
+
+
+@events_cli.command("remind")
+@click.option("--now", "now_text", help="Act as if it were this moment (ISO 8601), for demos.")
+def events_remind(now_text: str | None):
+    """Queue a reminder to everyone who RSVP'd to an event starting in the next 24 hours.
+    Safe to run twice, or at once from two places: each is reminded once per event."""
+    from challenges.events import remind
+    from portal.config import settings
+
+    now = _moment(now_text) if now_text else None
+    with db.new_session() as session:
+        report = remind(session, settings(), now)
+        session.commit()
+    click.echo(f"events remind: {report.queued:,} reminder(s) for {report.events:,} event(s).")
+
+
+def _remind_events(sessions) -> None:
+    """In `outbox send --watch`: each cycle, the reminders that have come due."""
+    from challenges.events import remind
+    from portal.config import settings
+
+    try:
+        with sessions() as session:
+            report = remind(session, settings())
+            session.commit()
+    except DBAPIError:
+        raise  # the loop waits for the database
+    except Exception as error:  # noqa: BLE001 - a reminder problem must not stop the mail
+        click.echo(f"events: reminders not sent ({type(error).__name__}: {error})", err=True)
+        return
+    if report.queued:
+        click.echo(f"events: {report.queued} reminder(s) queued", err=True)
 
 
 @click.command("bench-data")
@@ -321,3 +445,5 @@ def bench_data(advocates, entries, accounts, challenges, submissions, redemption
 def register_cli(app: Flask) -> None:
     for group in (users_cli, outbox_cli, db_cli, seed_demo, points_cli, badges_cli, bench_data):
         app.cli.add_command(group)
+    app.cli.add_command(digests_cli)
+    app.cli.add_command(events_cli)

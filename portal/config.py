@@ -24,6 +24,7 @@ class Settings:
     reset_ttl_seconds: int = 3600
     upload_dir: str = "instance/uploads"
     max_upload_bytes: int = 5 * 1024 * 1024
+    mail_sender: str = "Vouch <hub@vouch.example>"  # the organiser of calendar invites
 
 
 def load(app: Flask, overrides: dict | None) -> None:
@@ -108,4 +109,5 @@ def settings() -> Settings:
         public_url=config["PUBLIC_URL"].rstrip("/"),
         upload_dir=config["UPLOAD_DIR"],
         max_upload_bytes=config["MAX_UPLOAD_MB"] * 1024 * 1024,
+        mail_sender=config["MAIL_DEFAULT_SENDER"],
     )

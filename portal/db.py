@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -64,8 +65,24 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+# The demo plays months of a program through the services (portal.seed): while a story
+# clock is set, "now" is the story's moment, so every row is dated when it happened.
+_story_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("story_clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    read = _story_clock.get()
+    return read() if read is not None else datetime.now(UTC)
+
+
+@contextmanager
+def story_clock(read: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block, utcnow() is `read()` (an aware UTC datetime) in this context."""
+    token = _story_clock.set(read)
+    try:
+        yield
+    finally:
+        _story_clock.reset(token)
 
 
 def make_engine(url: str) -> Engine:

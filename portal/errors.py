@@ -7,6 +7,7 @@ class DomainError(Exception):
     field: str | None = None
 
     def __init__(self, message: str, field: str | None = None):
+        message = str(message)  # a lazy translation is read now, in the reader's language
         super().__init__(message)
         self.message = message
         if field is not None:

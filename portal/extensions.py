@@ -12,11 +12,14 @@ from flask_login import LoginManager, current_user
 from flask_mail import Mail
 from flask_wtf import CSRFProtect
 
+from portal.i18n import N_, _, ngettext
+
 csrf = CSRFProtect()
 mail = Mail()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see that page."
+login_manager.login_message = N_("Please log in to see that page.")
+login_manager.localize_callback = _  # flashed in the reader's language
 login_manager.login_message_category = "info"
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
@@ -56,17 +59,19 @@ def when_to_retry() -> str:
     """What the 429 page says: when the limit this request reached lets the person try again."""
     reached = limiter.current_limit
     if reached is None:
-        return "Too many attempts. Wait a minute, then try again."
+        return _("Too many attempts. Wait a minute, then try again.")
     try:
         seconds = reached.reset_at - time.time()
     except Exception:  # noqa: BLE001 - the limit store failing must not turn a 429 into a 500
         seconds = reached.limit.get_expiry()
-    return f"Too many attempts. Try again in {_in_words(max(1, math.ceil(seconds)))}."
+    return _(
+        "Too many attempts. Try again in %(wait)s.", wait=_in_words(max(1, math.ceil(seconds)))
+    )
 
 
 def _in_words(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
     if seconds < 90 * 60:
-        return f"{math.ceil(seconds / 60)} minutes"
-    return f"{math.ceil(seconds / 3600)} hours"
+        return _("%(minutes)d minutes", minutes=math.ceil(seconds / 60))
+    return _("%(hours)d hours", hours=math.ceil(seconds / 3600))

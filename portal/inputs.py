@@ -11,8 +11,10 @@ import re
 
 from flask import abort, request
 
-CONTROL_MESSAGE = "Remove the control characters (such as NUL) from this text."
-ADDRESS_MESSAGE = (
+from portal.i18n import N_, _
+
+CONTROL_MESSAGE = N_("Remove the control characters (such as NUL) from this text.")
+ADDRESS_MESSAGE = N_(
     "This address holds a control character (such as NUL), which no page here accepts. "
     "Remove it and try again."
 )
@@ -33,4 +35,4 @@ def refuse_control_characters_in_address() -> None:
         has_control_character(name) or has_control_character(value)
         for name, value in request.args.items(multi=True)
     ):
-        abort(400, description=ADDRESS_MESSAGE)
+        abort(400, description=_(ADDRESS_MESSAGE))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from challenges.authoring import program_settings
 from challenges.badges import ensure_default_badges
-from challenges.demo import seed_challenges
-from points.demo import seed_rewards
+from challenges.demo import SETUP_DAYS, seed_challenges
+from points.demo import DemoClock, dated_by, seed_rewards
 from points.levels import ensure_default_levels
 from portal.accounts.models import GiftPolicy, JobLevel, Role, User
 from portal.accounts.passwords import hash_password
@@ -17,11 +20,11 @@ from portal.accounts.services import (
     create_user,
     find_account_by_name,
     find_user_by_email,
-    set_declines_gifts,
     set_gift_policy,
 )
-from portal.auth.services import invite_user, opt_in, opt_out
+from portal.auth.services import opt_in
 from portal.config import Settings
+from portal.db import utcnow
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published in the README for the demo
 
@@ -78,7 +81,7 @@ ACCOUNTS = [
     ("Acme Retail", "Retail", "SMB", "LATAM", 48_000, None, None),
 ]
 
-# email, name, account, job level, title, state
+# email, name, account, job level, title, state (the story in challenges.demo plays the rest)
 ADVOCATES = [
     (
         "ana.ruiz@northwind.example",
@@ -113,13 +116,60 @@ ADVOCATES = [
         "CX Analyst",
         "left",
     ),
+    (
+        "marta.gomez@initech.example",
+        "Marta Gómez",
+        "Initech Bank",
+        JobLevel.MANAGER,
+        "Responsable de Atención al Cliente",
+        "member",
+    ),
+    (
+        "raj.mehta@northwind.example",
+        "Raj Mehta",
+        "Northwind Health",
+        JobLevel.MANAGER,
+        "IT Service Manager",
+        "member",
+    ),
 ]
+
+# where the named people live: language (None: the browser's) and time zone
+HOMES = {
+    "admin@vouch.example": (None, "America/New_York"),
+    "manager@vouch.example": (None, "America/New_York"),
+    "ana.ruiz@northwind.example": (None, "America/New_York"),
+    "ben.okafor@globex.example": (None, "America/New_York"),
+    "carla.meyer@initech.example": (None, "Europe/Berlin"),
+    "emi.tanaka@umbrella.example": (None, "Asia/Tokyo"),
+    "marta.gomez@initech.example": ("es", "Europe/Madrid"),
+    "raj.mehta@northwind.example": (None, "America/Chicago"),
+}
+# the roster's time zones by region; every seventh has not logged in since zones came in
+REGION_ZONES = {
+    "North America": ("America/New_York", "America/Chicago", "America/Los_Angeles"),
+    "EMEA": ("Europe/London", "Europe/Berlin", "Europe/Madrid"),
+    "APAC": ("Asia/Singapore", "Asia/Tokyo", "Australia/Sydney"),
+    "LATAM": ("America/Sao_Paulo", "America/Mexico_City", "America/Bogota"),
+}
 
 
 def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> int:
-    """Create whatever demo record is missing; return how many were created."""
+    """Create whatever demo record is missing; return how many were created. Everything is
+    dated along one story: set up some thirteen months ago, a pilot, the launch, today."""
     if only_if_empty and session.scalar(select(func.count()).select_from(User)):
         return 0
+    now = utcnow()
+    clock = DemoClock(setup_start(now))
+    with dated_by(session, clock):
+        return _seed(session, settings, clock, now)
+
+
+def setup_start(now: datetime) -> datetime:
+    return (now - timedelta(days=SETUP_DAYS)).replace(hour=13, minute=0, second=0, microsecond=0)
+
+
+def _seed(session: Session, settings: Settings, clock: DemoClock, now: datetime) -> int:
     created = 0
     logins = DemoLogin()
     staff: dict[str, User] = {}
@@ -127,41 +177,53 @@ def seed(session: Session, settings: Settings, only_if_empty: bool = False) -> i
         user = find_user_by_email(session, email)
         if user is None:
             user = logins.create(session, email, role, name=name)
+            _home(user)
             created += 1
         staff[email] = user
+        clock.tick(45)
     admin, manager = staff["admin@vouch.example"], staff["manager@vouch.example"]
 
+    clock.now = setup_start(now) + timedelta(days=1)
     for name, industry, segment, region, arr, policy, reason in ACCOUNTS:
         if find_account_by_name(session, name):
             continue
         fields = AccountFields(name, industry, segment, region, arr, owner_id=manager.id)
         account = create_account(session, admin, fields)
         if policy is not None:
+            clock.tick(4)
             set_gift_policy(session, admin, account.id, policy, reason)
         created += 1
+        clock.tick(11)
 
     for email, name, account_name, level, title, state in ADVOCATES:
         if find_user_by_email(session, email):
             continue
-        account = find_account_by_name(session, account_name)
         created += 1
         if state == "invited":
-            invite_user(session, settings, manager, email, Role.ADVOCATE, account)
-            continue
+            continue  # invited in the story (challenges.demo), this morning
+        account = find_account_by_name(session, account_name)
         user = logins.create(session, email, Role.ADVOCATE, account, name)
         user.job_level, user.title = (level.value if level else None), title
-        opt_in(session, settings, user)
-        if state == "declines_gifts":
-            set_declines_gifts(session, user, True, "Our compliance team says no gifts at all.")
-        if state == "left":
-            opt_out(session, user)
+        _home(user)
+        opt_in(session, settings, user)  # when they joined is the story's (challenges.demo)
     session.flush()
-    created += seed_roster(session, settings, admin, manager, logins)
+    created += seed_roster(session, settings, admin, manager, logins, clock)
     # migration 0005 seeds these; a database emptied since (the tests) gets them back
     ensure_default_levels(session)
     ensure_default_badges(session)
-    created += seed_challenges(session, settings, manager)
-    return created + seed_rewards(session, settings, admin, manager)
+    rules = program_settings(session)
+    rules.digest_weekday, rules.digest_hour = 0, 9  # Mondays at 9:00, program time
+    clock.now = setup_start(now) + timedelta(days=4)
+    rewards = seed_rewards(session, settings, admin, clock)
+    created += len(rewards)
+    return created + seed_challenges(session, settings, manager, admin, clock, now)
+
+
+def _home(user: User, region: str | None = None, n: int = 0) -> None:
+    if user.email in HOMES:
+        user.locale, user.time_zone = HOMES[user.email]
+    elif region in REGION_ZONES and n % 7:
+        user.time_zone = REGION_ZONES[region][n % 3]
 
 
 # The rest of the program, so that lists page and search finds something: 60 more
@@ -181,10 +243,16 @@ REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 
 
 def seed_roster(
-    session: Session, settings: Settings, admin: User, manager: User, logins: DemoLogin
+    session: Session,
+    settings: Settings,
+    admin: User,
+    manager: User,
+    logins: DemoLogin,
+    clock: DemoClock,
 ) -> int:
     created = 0
     for n, company in enumerate(ROSTER_COMPANIES):
+        clock.tick(17)
         if find_account_by_name(session, company):
             continue
         industry = company.split(" ", 1)[1]
@@ -205,6 +273,7 @@ def seed_roster(
             email = f"{first}.{last}@{domain}.example".lower()
             user = logins.create(session, email, Role.ADVOCATE, account, f"{first} {last}")
             user.job_level = list(JobLevel)[(n + k) % len(JobLevel)].value
+            _home(user, account.region, n + k)
             opt_in(session, settings, user)
             created += 1
     return created

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal.config import Settings
 from portal.errors import DomainError
+from portal.i18n import _, number
 
 # what the first bytes must be, whatever the name or the browser claims
 SIGNATURES = {
@@ -45,15 +46,22 @@ def sniff(content: bytes) -> tuple[str, str] | None:
 def check_upload(settings: Settings, upload: Upload, images_only: bool = False) -> tuple[str, str]:
     limit_mb = settings.max_upload_bytes // (1024 * 1024)
     if not upload.content:
-        raise DomainError("The file is empty.", "file")
+        raise DomainError(_("The file is empty."), "file")
     if len(upload.content) > settings.max_upload_bytes:
         size_mb = len(upload.content) / (1024 * 1024)
-        raise DomainError(f"The file is {size_mb:.1f} MB; the limit is {limit_mb} MB.", "file")
+        raise DomainError(
+            _(
+                "The file is %(size)s MB; the limit is %(limit)s MB.",
+                size=number(round(size_mb, 1)),
+                limit=limit_mb,
+            ),
+            "file",
+        )
     kind = sniff(upload.content)
     if images_only and (kind is None or not kind[0].startswith("image/")):
-        raise DomainError("Choose an image: PNG, JPEG, GIF or WebP.", "file")
+        raise DomainError(_("Choose an image: PNG, JPEG, GIF or WebP."), "file")
     if kind is None:
-        raise DomainError("Attach an image (PNG, JPEG, GIF, WebP) or a PDF.", "file")
+        raise DomainError(_("Attach an image (PNG, JPEG, GIF, WebP) or a PDF."), "file")
     return kind
 
 

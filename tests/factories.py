@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import tempfile
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from portal.accounts.models import Account, ConsentRecord, GiftPolicy, Role, Use
 from portal.accounts.services import AccountFields, create_account, create_user, set_gift_policy
 from portal.auth.services import opt_in
 from portal.config import TERMS_VERSION, Settings
+from portal.db import utcnow
 from portal.extensions import mail
 from portal.mail.services import deliver_due
 
@@ -67,6 +69,8 @@ class ChallengeFactory:
         config = {**DEFAULT_CONFIG.get(type, {}), **fields.pop("config", {})}
         fields.setdefault("points", 50)
         fields.setdefault("evidence_required", False)
+        if type == "webinar":  # an event has a time (a week away unless given)
+            fields.setdefault("event_at", utcnow() + timedelta(days=7))
         challenge = create_challenge(
             self.session,
             manager,

@@ -54,13 +54,13 @@ def test_bad_account_input_is_explained_beside_the_field(client, make, session):
     make.account("Globex")
     blank = {"segment": "", "region": "", "owner_id": "None"}
     duplicate = client.post("/admin/accounts/new", data={"name": "globex", "arr": "-5", **blank})
-    assert duplicate.status_code == 200
+    assert duplicate.status_code == 422
     assert b"Enter a whole amount, 0 or more." in duplicate.data
     named = client.post("/admin/accounts/new", data={"name": "GLOBEX ", "arr": "10", **blank})
     assert b"An account named GLOBEX already exists." in named.data
     empty = client.post("/admin/accounts/new", data={"name": "", "arr": "ten", **blank})
     assert b"Give the account a name." in empty.data
-    assert b"Not a valid integer value." in empty.data
+    assert b"Enter a whole number, such as 25." in empty.data
     assert session.scalar(select(Account.name).where(Account.name != "Globex")) is None
 
 

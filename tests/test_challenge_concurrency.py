@@ -19,6 +19,7 @@ from challenges.models import (
     ThankYou,
 )
 from points.models import LedgerEntry, PointsBalance
+from points.program import game_settings
 from tests.test_concurrency import logged_in, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("postgres_only")]
@@ -123,6 +124,9 @@ def test_reject_racing_approve_has_one_outcome(app, make, session, round_):
     submission = make.submission(challenge, advocate)
     assert taken(session, challenge.id) == 1
     approver, rejecter = make.manager(), make.manager()
+    # a running program has its settings rows: two requests creating them at once deadlock
+    game_settings(session)
+    session.commit()
     # swap which thread approves, so each outcome turns up across the rounds
     order = [(approver, APPROVE), (rejecter, REJECT)]
     if round_ % 2:

@@ -121,6 +121,7 @@ def test_a_year_in_the_program_earns_its_badge_on_a_visit(client, make, session,
         .where(ConsentRecord.user_id == me.id)
         .values(opted_in_at=utcnow() - timedelta(days=400))
     )
+    me.profile_confirmed_at = utcnow()  # the yearly "still at this company?" answered
     session.commit()
     login(client, me.email)
     assert b"One year strong" in client.get("/hub/").data

@@ -88,7 +88,7 @@ def test_profile_errors_are_shown_beside_the_field(client, make, session):
     login(client, advocate.email)
     response = client.post("/hub/profile", data={"name": "", "job_level": "emperor"})
     assert b"Tell us your name." in response.data
-    assert b"Not a valid choice." in response.data
+    assert b"Choose one of the options offered." in response.data
     session.refresh(advocate)
     assert advocate.name != ""
 

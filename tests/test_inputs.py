@@ -131,7 +131,7 @@ def test_a_choice_sent_as_blanks_is_not_a_choice(app, make, session, blank):
     client = client_for(app, advocate.email)
     response = client.post("/hub/profile", data={"name": "Ana", "job_level": blank})
     assert response.status_code in (200, 422)
-    assert "Not a valid choice" in response.get_data(as_text=True)
+    assert "Choose one of the options offered" in response.get_data(as_text=True)
     session.expire_all()
     assert session.get(User, advocate.id).job_level != blank
 

@@ -135,7 +135,7 @@ def test_reaching_a_level_is_recorded_and_emailed_once(make, session, game):
     assert mail.subject == "You are now a Contributor"
     assert "quarterly product feedback" in mail.body_text  # the level's perk
     assert count(session, FeedEvent, FeedEvent.kind == "level") == 1
-    assert record_reached(session, advocate, "http://vouch.test/hub/") == []
+    assert record_reached(session, SETTINGS, advocate, "http://vouch.test/hub/") == []
 
     # shown on the hub once
     assert [r.level.name for r in unseen(session, advocate.id)] == ["Contributor"]

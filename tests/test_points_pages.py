@@ -197,9 +197,9 @@ def test_offers_name_the_advocate_by_email_and_list_by_fifty(app, make, session)
     session.commit()
     for email, message in (
         ("", b"Enter the advocate&#39;s email."),
-        ("nobody@northwind.example", b"No active advocate has that email."),
-        ("gone@northwind.example", b"No active advocate has that email."),
-        (manager.email, b"No active advocate has that email."),
+        ("nobody@northwind.example", b"No advocate has that email."),
+        ("gone@northwind.example", b"login is deactivated: choose someone else."),
+        (manager.email, b"No advocate has that email."),
         ("not an email", b"not a valid email address"),
     ):
         refused = client.post(

@@ -90,10 +90,10 @@ def test_the_age_limits_are_saved_and_audited(app, make, session):
         ("366", "From 1 to 365 days."),
         ("-3", "From 1 to 365 days."),
         ("99999999999999999999", "From 1 to 365 days."),  # past any integer column
-        ("abc", "Not a valid integer value."),
-        ("3.5", "Not a valid integer value."),
+        ("abc", "Enter a whole number, such as 25."),
+        ("3.5", "Enter a whole number, such as 25."),
         ("", "Give the days"),
-        ("3\x00", "Not a valid integer value."),
+        ("3\x00", "Enter a whole number, such as 25."),
         ("٣", "From 1 to 365 days."),  # an Arabic-Indic 3 is a number, yet in range
     ],
 )

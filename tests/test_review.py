@@ -211,7 +211,7 @@ def test_account_cap_limits_big_asks_across_colleagues(client, make, session):
         for colleague, call in zip(colleagues, calls, strict=True)
     ]
     assert [a.status_code for a in answers[:2]] == [302, 302]
-    assert b"plenty of big asks lately" in answers[2].data
+    assert b"Busy Corp has helped with plenty of big asks lately" in answers[2].data
     dashboard = manager.get("/manage/").data.decode()
     near = dashboard.split('aria-label="Accounts near the big-ask cap"')[1].split("</table>")[0]
     assert "Busy Corp" in near and "2 of 2" in near and "At the cap" in near

@@ -305,10 +305,14 @@ def test_logging_an_activity_names_the_advocate_by_email(client, make, session):
         "occurred_on": (utcnow() - timedelta(days=1)).date().isoformat(),
         "points": "25",
     }
-    for email in ("nobody@x.example", gone.email, "jo@vouch.example"):
+    for email, why in (
+        ("nobody@x.example", b"No advocate has that email."),
+        (gone.email, b"login is deactivated: choose someone else."),
+        ("jo@vouch.example", b"No advocate has that email."),
+    ):
         refused = manager.post("/manage/activities/new", data={**data, "advocate_email": email})
-        assert refused.status_code == 200
-        assert b"No active advocate has that email." in refused.data
+        assert refused.status_code == 422
+        assert why in refused.data
     missing = manager.post("/manage/activities/new", data=data)
     assert b"Enter the advocate&#39;s email." in missing.data
     logged = manager.post(

@@ -301,7 +301,7 @@ def test_liability_and_reconcile_command(app, make, session):
     make.points(advocate, 1000)
     make.redemption(advocate, make.reward(cost=300, money_value=2500, currency="EUR"))
     page = client_for(app, make.admin().email).get("/admin/redemptions?status=approved")
-    assert b'data-testid="liability">1,000<' in page.data and b"25.00 EUR" in page.data
+    assert b'data-testid="liability">1,000<' in page.data and "€25.00".encode() in page.data
     runner = app.test_cli_runner()
     clean = runner.invoke(args=["points", "reconcile"])
     assert clean.exit_code == 0 and "1 balances match the ledger" in clean.output
@@ -341,7 +341,7 @@ def test_editing_a_reward_never_writes_back_stock_redeemed_meanwhile(app, make, 
     session.expire_all()
     assert session.get(Reward, hoodie.id).stock == 20
     nan = admin.post(f"/admin/rewards/{hoodie.id}", data={**form, "money_value": "sNaN"})
-    assert nan.status_code == 200 and b"0 or more." in nan.data
+    assert nan.status_code == 422 and b"0 or more." in nan.data
 
 
 def test_offers_are_made_once_and_costly_gifts_still_wait_for_an_admin(app, make, session):

@@ -10,6 +10,7 @@ from challenges.models import AdvocateGroup
 from points.levels import ensure_default_levels
 from points.models import Badge, Level
 from points.redemptions import offer_gift
+from portal.db import utcnow
 from tests.factories import PNG, SETTINGS, login
 
 ROLES = ("anonymous", "advocate", "manager", "admin")
@@ -19,19 +20,25 @@ LOGIN = "login"  # a redirect to the login page
 MATRIX = {
     "index": {"anonymous": LOGIN, "advocate": 302, "manager": 302, "admin": 302},
     "healthz": dict.fromkeys(ROLES, 200),
+    "favicon": dict.fromkeys(ROLES, 200),
     "security.csp_report": dict.fromkeys(ROLES, 400),  # an empty body is no CSP report
     "auth.login": {"anonymous": 200, "advocate": 302, "manager": 302, "admin": 302},
     "auth.forgot_password": dict.fromkeys(ROLES, 200),
     "auth.reset_password": dict.fromkeys(ROLES, 400),  # with a made-up token
     "auth.accept_invitation": dict.fromkeys(ROLES, 400),
     "auth.logout": dict.fromkeys(ROLES, 302),
+    "auth.choose_language": dict.fromkeys(ROLES, 302),
     "auth.change_password": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
     "play.challenge_cover": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    # the matrix's challenge is a review: no event, no invite (tests/test_events.py has them)
+    "play.event_invite": {"anonymous": LOGIN, "advocate": 404, "manager": 403, "admin": 403},
     "admin.level_image": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
     "admin.badge_image": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
     "admin.audit_csv": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
     "hub.join": {"anonymous": LOGIN, "advocate": 302, "manager": 403, "admin": 403},  # a member
     "hub.person": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    "inbox.notifications": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
+    "notifications.": dict.fromkeys(ROLES, 404),  # unsubscribe links, here a made-up token
     # an advocate's board; staff are sent to theirs
     "boards.board": {"anonymous": LOGIN, "advocate": 200, "manager": 302, "admin": 302},
     "boards.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
@@ -62,6 +69,8 @@ def world(make):
         "manager": make.manager("mgr@matrix.example"),
         "admin": make.admin("adm@matrix.example"),
     }
+    bounced = make.advocate("bounced@matrix.example", account=account)  # its "fixed" form
+    bounced.email_unreachable_at, bounced.email_unreachable_reason = utcnow(), "550 5.1.1 unknown"
     challenge = make.challenge("review", manager=people["manager"])
     submission = make.submission(challenge, people["advocate"])
     attach_evidence_file(make.session, submission)

@@ -43,7 +43,7 @@ def test_login_is_rate_limited_per_account_and_per_ip(strict_app, make):
     advocate = make.advocate()
     client = strict_app.test_client()
     for _ in range(3):
-        assert login(client, advocate.email, "wrong-password", follow=False).status_code == 200
+        assert login(client, advocate.email, "wrong-password", follow=False).status_code == 422
     limited = login(client, advocate.email, PASSWORD, follow=False)
     assert limited.status_code == 429
     assert b"Too many attempts." in limited.data
@@ -120,8 +120,8 @@ def test_login_limits_are_shared_through_redis_when_configured(app, database_url
     servers = [make_test_app(database_url, **settings) for _ in range(2)]
     advocate = make.advocate()
     first, second = (server.test_client() for server in servers)
-    assert login(first, advocate.email, "wrong-password", follow=False).status_code == 200
-    assert login(second, advocate.email, "wrong-password", follow=False).status_code == 200
+    assert login(first, advocate.email, "wrong-password", follow=False).status_code == 422
+    assert login(second, advocate.email, "wrong-password", follow=False).status_code == 422
     assert login(first, advocate.email, PASSWORD, follow=False).status_code == 429
     store = redis.Redis(host="127.0.0.1", port=6379)
     keys = store.keys(f"*{settings['RATELIMIT_KEY_PREFIX']}*")
@@ -153,7 +153,7 @@ def test_ids_too_large_for_the_database_are_refused_never_a_500(app, make):
         ("/manage/review/bulk", {"submission_ids": [huge], "approve": "y"}),
         ("/manage/invite", {"account_id": huge, "addresses": "a@b.example"}),
     ):
-        assert manager.post(path, data=data).status_code in (200, 302), path
+        assert manager.post(path, data=data).status_code in (302, 422), path
     for path in (
         f"/manage/activities/new?advocate_id={huge}",
         f"/manage/offers?advocate_id={huge}",

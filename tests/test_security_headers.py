@@ -203,7 +203,8 @@ def test_with_secure_cookies_http_goes_to_https_with_hsts(https_app, make):
         base_url="https://localhost",
     )
     assert logged_in.status_code == 302
-    cookie = logged_in.headers["Set-Cookie"]
+    # (a remember-cookie clearing may come first: the session held only a CSRF token)
+    cookie = next(c for c in logged_in.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert https_app.config["REMEMBER_COOKIE_SECURE"] is True
 
@@ -225,7 +226,8 @@ _SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
 
 
 def _templates() -> list[Path]:
-    return sorted(p for p in TEMPLATES.rglob("*.html"))
+    # an email's HTML may hold <style>: it is inlined before sending and no browser page uses it
+    return sorted(p for p in TEMPLATES.rglob("*.html") if p.parent.name != "mail")
 
 
 @pytest.mark.parametrize("template", _templates(), ids=lambda p: str(p.relative_to(TEMPLATES)))

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_login import current_user
 
 from challenges import authoring, queries
@@ -24,6 +25,7 @@ from portal.accounts.models import Role
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
+from portal.i18n import _
 from portal.pagination import Page, PageRequest
 from portal.uploads import Upload
 from portal.web import require_roles, show_error
@@ -63,7 +65,7 @@ def new_challenge():
             show_error(form, error)
         else:
             session.commit()
-            flash("Draft saved. Preview it, then publish it when it's ready.", "success")
+            flash(_("Draft saved. Preview it, then publish it when it's ready."), "success")
             return redirect(url_for("authoring.challenge", challenge_id=challenge.id))
     return render_template("challenges/form.html", form=form, challenge=None, **_form_context())
 
@@ -82,7 +84,9 @@ def edit_challenge(challenge_id: int):
             show_error(form, error)
         else:
             session.commit()
-            flash("Saved. Submissions already approved keep the points they were given.", "success")
+            flash(
+                _("Saved. Submissions already approved keep the points they were given."), "success"
+            )
             return redirect(url_for("authoring.challenge", challenge_id=challenge.id))
     return render_template(
         "challenges/form.html", form=form, challenge=challenge, **_form_context()
@@ -112,11 +116,13 @@ def _challenge_form(session, data: dict | None = None) -> ChallengeForm:
 
 
 def _naive(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment else None
+    """A stored moment as the author's wall clock, for a datetime-local input."""
+    return moment.astimezone(get_timezone()).replace(tzinfo=None) if moment else None
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment else None
+    """A datetime-local input read in the author's time zone, as UTC."""
+    return get_timezone().localize(moment).astimezone(UTC) if moment else None
 
 
 def _form_data(challenge) -> dict:
@@ -135,10 +141,13 @@ def _form_data(challenge) -> dict:
             "evidence_required",
             "points_visible",
             "starter",
+            "event_minutes",
+            "join_url",
         )
     }
     data.update(challenge.config)
     data["starts_at"], data["ends_at"] = _naive(challenge.starts_at), _naive(challenge.ends_at)
+    data["event_at"] = _naive(challenge.event_at)
     data["group_ids"] = [group.id for group in challenge.groups]
     return data
 
@@ -160,6 +169,9 @@ def _fields(form: ChallengeForm) -> authoring.ChallengeFields:
         evidence_required=form.evidence_required.data,
         points_visible=form.points_visible.data,
         starter=form.starter.data,
+        event_at=_aware(form.event_at.data),
+        event_minutes=form.event_minutes.data,
+        join_url=form.join_url.data or "",
         config={name: form[name].data for name in config_field_names(type_key)},
         group_ids=form.group_ids.data or [],
     )
@@ -196,14 +208,16 @@ def _transition(challenge_id: int, change, done: str):
         flash(error.message, "warning")
         return redirect(url_for("authoring.challenge", challenge_id=challenge_id))
     session.commit()
-    flash(done.format(title=item.title), "success")
+    flash(done % {"title": item.title}, "success")
     return redirect(url_for("authoring.challenge", challenge_id=item.id))
 
 
 @bp.post("/challenges/<int:challenge_id>/publish")
 def publish(challenge_id: int):
     return _transition(
-        challenge_id, authoring.publish_challenge, "“{title}” is live for the advocates it targets."
+        challenge_id,
+        authoring.publish_challenge,
+        _("“%(title)s” is live for the advocates it targets."),
     )
 
 
@@ -212,7 +226,7 @@ def archive(challenge_id: int):
     return _transition(
         challenge_id,
         authoring.archive_challenge,
-        "“{title}” is archived: advocates no longer see it.",
+        _("“%(title)s” is archived: advocates no longer see it."),
     )
 
 
@@ -221,7 +235,7 @@ def duplicate(challenge_id: int):
     return _transition(
         challenge_id,
         authoring.duplicate_challenge,
-        "Copied to a new draft, “{title}”. Edit it, then publish.",
+        _("Copied to a new draft, “%(title)s”. Edit it, then publish."),
     )
 
 
@@ -264,7 +278,7 @@ def group(group_id: int | None = None):
             show_error(form, error)
         else:
             session.commit()
-            flash(f"Group “{saved.name}” saved.", "success")
+            flash(_("Group “%(name)s” saved.", name=saved.name), "success")
             return redirect(url_for("authoring.group", group_id=saved.id))
     members = reach = None
     if item is not None:
@@ -304,13 +318,15 @@ def program_settings():
                 form.high_effort_per_account.data,
                 form.high_effort_window_days.data,
                 form.thank_you_template.data or "",
+                digest_weekday=form.digest_weekday.data,
+                digest_hour=form.digest_hour.data,
             )
         except DomainError as error:
             session.rollback()
             show_error(form, error)
         else:
             session.commit()
-            flash("Program settings saved.", "success")
+            flash(_("Program settings saved."), "success")
             return redirect(url_for("authoring.program_settings"))
     return render_template(
         "challenges/settings.html",

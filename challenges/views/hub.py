@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from challenges import queries, services
+from challenges import events, queries, services
 from challenges.authoring import get_challenge
 from challenges.forms import AttendanceForm, evidence_data, evidence_form
 from challenges.models import ChallengeStatus
@@ -18,6 +18,7 @@ from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
 from portal.extensions import limit_from_config, per_user
+from portal.i18n import _
 from portal.pagination import PageRequest
 from portal.web import require_membership, require_roles, send_stored_image, show_error
 
@@ -69,7 +70,29 @@ def challenge(challenge_id: int):
             return redirect(url_for("play.submissions"))
         availability = queries.availability_of(session, current_user, item)
     return render_template(
-        "challenges/challenge.html", challenge=item, availability=availability, form=form
+        "challenges/challenge.html",
+        challenge=item,
+        availability=availability,
+        form=form,
+        rsvped=item.kind.is_event and events.has_rsvped(session, current_user.id, item.id),
+    )
+
+
+@bp.get("/challenges/<int:challenge_id>/event.ics")
+def event_invite(challenge_id: int):
+    """The event for a calendar; the join link only for those who RSVP'd."""
+    session = get_session()
+    try:
+        item = get_challenge(session, challenge_id)
+    except NotFound:
+        abort(404)
+    if item.event_at is None or not queries.visible_to(session, current_user, item):
+        abort(404)
+    rsvped = events.has_rsvped(session, current_user.id, item.id)
+    return Response(
+        events.invite(settings(), item, rsvped),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="event-{item.id}.ics"'},
     )
 
 
@@ -82,10 +105,10 @@ def _upload(form) -> files.Upload | None:
 
 def _thanks_for(challenge) -> str:
     if challenge.type == "webinar":
-        return "You're on the list. After the event, enter the attendance code here."
+        return _("You're on the list. After the event, enter the attendance code here.")
     if challenge.approval == "auto":
-        return "Thank you! That's done."
-    return "Thank you! A program manager will review it soon."
+        return _("Thank you! That's done.")
+    return _("Thank you! A program manager will review it soon.")
 
 
 @bp.get("/challenges/<int:challenge_id>/cover")
@@ -137,7 +160,7 @@ def withdraw(submission_id: int):
         flash(error.message, "warning")
     else:
         session.commit()
-        flash("Withdrawn. You can submit again while the challenge is open.", "info")
+        flash(_("Withdrawn. You can submit again while the challenge is open."), "info")
     return _back_to_submissions()
 
 
@@ -146,7 +169,10 @@ def attendance(submission_id: int):
     session = get_session()
     form = AttendanceForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.attendance_code.errors) or "Enter the attendance code.", "danger")
+        flash(
+            " ".join(map(str, form.attendance_code.errors)) or _("Enter the attendance code."),
+            "danger",
+        )
         return _back_to_submissions()
     try:
         services.confirm_attendance(
@@ -157,7 +183,7 @@ def attendance(submission_id: int):
         flash(error.message, "danger")
     else:
         session.commit()
-        flash("Attendance confirmed. Thank you for coming!", "success")
+        flash(_("Attendance confirmed. Thank you for coming!"), "success")
     return _back_to_submissions()
 
 

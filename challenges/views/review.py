@@ -26,10 +26,12 @@ from points.badges import badges_of
 from points.levels import all_levels, progress
 from points.models import Badge
 from points.services import balance_of
+from portal.accounts.choosable import why_not_choosable
 from portal.accounts.models import Role, User
 from portal.config import settings
 from portal.db import get_session, utcnow
 from portal.errors import DomainError, NotFound
+from portal.i18n import _, number
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
 from portal.web import advocate_named_in, clean_query, require_roles, show_error
@@ -50,7 +52,7 @@ def _kept(names: tuple[str, ...]) -> dict[str, str]:
 def queue():
     session = get_session()
     filters = QueueFilterForm(request.args)
-    filters.challenge_id.choices = [(0, "All challenges"), *queries.challenge_choices(session)]
+    filters.challenge_id.choices = [(0, _("All challenges")), *queries.challenge_choices(session)]
     wanted = queries.QueueFilter()
     if filters.validate():
         wanted = queries.QueueFilter(
@@ -95,8 +97,12 @@ def submission(submission_id: int):
             return render_template("challenges/review.html", submission=item, form=form), status
         else:
             session.commit()
-            verb = "Rejected" if form.reject.data else "Approved"
-            flash(f"{verb}: {item.advocate.display_name}'s “{item.title}”.", "success")
+            done = (
+                _("Rejected: %(name)s's “%(title)s”.")
+                if form.reject.data
+                else _("Approved: %(name)s's “%(title)s”.")
+            )
+            flash(done % {"name": item.advocate.display_name, "title": item.title}, "success")
             if not form.reject.data and (capped := _cap_note(item)):
                 flash(capped, "warning")
             return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
@@ -109,8 +115,8 @@ def bulk():
     form = BulkReviewForm()
     if not form.validate_on_submit():
         # the queue has no field beside which to say it: every refusal, in one message
-        said = [message for messages in form.errors.values() for message in messages]
-        flash(" ".join(said) or "Select at least one submission.", "warning")
+        said = [str(message) for messages in form.errors.values() for message in messages]
+        flash(" ".join(said) or _("Select at least one submission."), "warning")
         return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     decision = "reject" if form.reject.data else "approve"
     started = utcnow()
@@ -128,10 +134,10 @@ def bulk():
         flash(error.message, "danger")
         return redirect(url_for("review.queue", **_kept(QUEUE_ARGS)))
     session.commit()
-    verb = "Rejected" if decision == "reject" else "Approved"
-    flash(f"{verb} {outcome.done}.", "success")
+    done = _("Rejected %(count)s.") if decision == "reject" else _("Approved %(count)s.")
+    flash(done % {"count": outcome.done}, "success")
     for skipped in outcome.skipped:
-        flash(f"Skipped {skipped}", "warning")
+        flash(_("Skipped %(skipped)s", skipped=skipped), "warning")
     if decision == "approve":
         for item in _capped_since(session, form.submission_ids.data, started):
             flash(_cap_note(item), "warning")
@@ -145,7 +151,12 @@ def _cap_note(item: Submission) -> str:
     if item.status != "approved" or (item.points_awarded or 0) >= wanted:
         return ""
     explained = item.reason.rsplit("\n\n", 1)[-1]
-    return f"Capped: {item.advocate.display_name}'s “{item.title}”: {explained}"
+    return _(
+        "Capped: %(name)s's “%(title)s”: %(explained)s",
+        name=item.advocate.display_name,
+        title=item.title,
+        explained=explained,
+    )
 
 
 def _capped_since(session, ids: list[int], started) -> list[Submission]:
@@ -201,14 +212,14 @@ def thank(thank_you_id: int):
     form, other = ThankYouForm(), MarkThankedForm()
     if request.method == "GET":
         template = program_settings(session).thank_you_template
-        form.subject.data = "Thank you from the advocate program"
+        form.subject.data = _("Thank you from the advocate program")
         form.message.data = thanks.draft_message(template, item, current_user)
     if form.submit.data and form.validate_on_submit():
         return _close(
             session,
             form,
             lambda: thanks.send_thank_you(
-                session, current_user, item.id, form.subject.data, form.message.data
+                session, settings(), current_user, item.id, form.subject.data, form.message.data
             ),
         )
     if other.submit.data and other.validate_on_submit():
@@ -225,11 +236,10 @@ def _close(session, form, action):
         item = action()
     except DomainError as error:
         session.rollback()
-        show_error(form, error)
-        flash(error.message, "warning")
+        flash(error.message, "warning")  # once: the list it goes back to has no form
         return redirect(url_for("review.thank_yous", **_kept(THANKS_ARGS)))
     session.commit()
-    flash(f"Thanked {item.submission.advocate.display_name}.", "success")
+    flash(_("Thanked %(name)s.", name=item.submission.advocate.display_name), "success")
     return redirect(url_for("review.thank_yous", **_kept(THANKS_ARGS)))
 
 
@@ -242,7 +252,7 @@ def log_activity():
     form = LogActivityForm()
     if request.method == "GET" and (chosen := parse_row_id(request.args.get("advocate_id"))):
         advocate = session.get(User, chosen)
-        if advocate is not None and advocate.role == Role.ADVOCATE:
+        if why_not_choosable(advocate) is None:  # only a current member is filled in
             form.advocate_email.data = advocate.email
     if form.validate_on_submit() and (
         advocate := advocate_named_in(get_session(), form.advocate_email)
@@ -265,11 +275,19 @@ def log_activity():
             show_error(form, error)
         else:
             session.commit()
-            points = f" and awarded {logged.points_awarded} points" if logged.points_awarded else ""
-            flash(
-                f"Logged for {logged.advocate.display_name}{points}. It is on the thank-you list.",
-                "success",
-            )
+            if logged.points_awarded:
+                done = _(
+                    "Logged for %(name)s and awarded %(points)s points. "
+                    "It is on the thank-you list.",
+                    name=logged.advocate.display_name,
+                    points=number(logged.points_awarded),
+                )
+            else:
+                done = _(
+                    "Logged for %(name)s. It is on the thank-you list.",
+                    name=logged.advocate.display_name,
+                )
+            flash(done, "success")
             return redirect(url_for("review.thank_yous"))
     return render_template("challenges/log_activity.html", form=form)
 
@@ -320,6 +338,7 @@ def advocate(user_id: int, form: GiveBadgeForm | None = None):
     return render_template(
         "challenges/advocate.html",
         advocate=person,
+        not_choosable=why_not_choosable(person),
         badge_form=badge_form(session, form),
         **game_of(session, person),
     ), (422 if form is not None else 200)
@@ -340,7 +359,10 @@ def give_badge_by_form(session, person: User) -> tuple[GiveBadgeForm, bool]:
         show_error(form, error)
         return form, False
     session.commit()
-    flash(f"Gave {person.display_name} the “{badge.name}” badge.", "success")
+    flash(
+        _("Gave %(name)s the “%(badge)s” badge.", name=person.display_name, badge=badge.name),
+        "success",
+    )
     return form, True
 
 

@@ -38,6 +38,7 @@ from portal.accounts.services import get_user
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError, NotFound
+from portal.i18n import _, number
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
 from portal.uploads import Upload
@@ -79,10 +80,10 @@ def reward(reward_id: int | None = None):
                 set_reward_image(session, settings(), saved, Upload(image.filename, image.read()))
         except DomainError as error:
             session.rollback()
-            show_error(form, error)
+            show_error(form, error, {"starts_at": "starts_on", "ends_at": "ends_on"})
         else:
             session.commit()
-            flash(f"Saved “{saved.name}”.", "success")
+            flash(_("Saved “%(name)s”.", name=saved.name), "success")
             return redirect(url_for("fulfilment.rewards"))
     return render_template("points/admin_reward_form.html", form=form, reward=item)
 
@@ -147,9 +148,9 @@ def reward_threshold():
     if form.validate_on_submit():
         set_auto_approve_below(session, current_user, form.auto_approve_below.data)
         session.commit()
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
     else:
-        flash("Enter a number of points, 0 or more.", "danger")
+        flash(_("Enter a number of points, 0 or more."), "danger")
     return redirect(url_for("fulfilment.rewards"))
 
 
@@ -217,7 +218,7 @@ def _act(redemption_id: int, form, name: str, action, done: str):
             return redirect(url_for("fulfilment.redemption", redemption_id=redemption_id))
         return redemption(redemption_id, **{name: form})
     session.commit()
-    flash(done.format(name=item.reward.name, who=item.advocate.display_name), "success")
+    flash(done % {"name": item.reward.name, "who": item.advocate.display_name}, "success")
     return redirect(url_for("fulfilment.redemption", redemption_id=item.id))
 
 
@@ -228,7 +229,7 @@ def approve(redemption_id: int):
         ReasonForm(prefix="approve"),
         "approve",
         lambda s: flow.approve_redemption(s, settings(), current_user, redemption_id),
-        "Approved {who}'s {name}.",
+        _("Approved %(who)s's %(name)s."),
     )
 
 
@@ -242,7 +243,7 @@ def reject(redemption_id: int):
         lambda s: flow.reject_redemption(
             s, settings(), current_user, redemption_id, form.reason.data or ""
         ),
-        "Rejected {who}'s {name}; the points are back in their balance.",
+        _("Rejected %(who)s's %(name)s; the points are back in their balance."),
     )
 
 
@@ -256,7 +257,7 @@ def cancel(redemption_id: int):
         lambda s: flow.cancel_redemption(
             s, settings(), current_user, redemption_id, form.reason.data or ""
         ),
-        "Cancelled {who}'s {name}; the points are back in their balance.",
+        _("Cancelled %(who)s's %(name)s; the points are back in their balance."),
     )
 
 
@@ -270,7 +271,7 @@ def fulfil(redemption_id: int):
         lambda s: flow.fulfil_redemption(
             s, settings(), current_user, redemption_id, form.reference.data or ""
         ),
-        "Fulfilled {who}'s {name}.",
+        _("Fulfilled %(who)s's %(name)s."),
     )
 
 
@@ -284,7 +285,7 @@ def refund(redemption_id: int):
         lambda s: flow.refund_redemption(
             s, settings(), current_user, redemption_id, form.reason.data or ""
         ),
-        "Refunded {who}'s {name}.",
+        _("Refunded %(who)s's %(name)s."),
     )
 
 
@@ -299,7 +300,7 @@ def convert(redemption_id: int):
         lambda s: flow.convert_to_donation(
             s, settings(), current_user, redemption_id, form.charity_id.data
         ),
-        "Converted to a donation: {name} for {who}.",
+        _("Converted to a donation: %(name)s for %(who)s."),
     )
 
 
@@ -318,27 +319,40 @@ def import_fulfilments():
     if not form.validate_on_submit():
         for messages in form.errors.values():
             for message in messages:
-                flash(message, "danger")
+                flash(str(message), "danger")  # a lazy message cannot go in the session
         return redirect(url_for("fulfilment.redemptions", status="approved"))
     upload = form.file.data
     text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else ""
     text = text or form.text.data or ""
     if not text.strip():
-        flash("Choose a CSV file or paste its lines.", "danger")
+        flash(_("Choose a CSV file or paste its lines."), "danger")
         return redirect(url_for("fulfilment.redemptions", status="approved"))
     results = flow.import_fulfilments(get_session(), settings(), current_user, text)
     done = sum(line.done for line in results)
     flash(
-        f"Fulfilled {done} of {len(results)} lines.",
+        _("Fulfilled %(done)s of %(total)s lines.", done=done, total=len(results)),
         "success" if done == len(results) else "warning",
     )
     for line in results:
         if not line.done:
-            flash(f"Line {line.line} (#{line.redemption_id}): {line.outcome}", "warning")
+            flash(
+                _(
+                    "Line %(line)s (#%(redemption_id)s): %(outcome)s",
+                    line=line.line,
+                    redemption_id=line.redemption_id,
+                    outcome=line.outcome,
+                ),
+                "warning",
+            )
     return redirect(url_for("fulfilment.redemptions", status="approved"))
 
 
 # --- balances -----------------------------------------------------------------------------
+
+
+def signed(points: int) -> str:
+    """+25 or -10, in the reader's digits."""
+    return ("+" if points > 0 else "") + number(points)
 
 
 @bp.route("/users/<int:user_id>/points", methods=["GET", "POST"])
@@ -360,7 +374,7 @@ def points(user_id: int):
             show_error(form, error)
         else:
             session.commit()
-            flash(f"Adjusted by {form.amount.data:+,} points.", "success")
+            flash(_("Adjusted by %(points)s points.", points=signed(form.amount.data)), "success")
             return redirect(url_for("fulfilment.points", user_id=advocate.id))
     return render_template(
         "points/admin_points.html",

@@ -4,11 +4,10 @@ with filters and a CSV export. Ranks come from the stored period totals
 
 from __future__ import annotations
 
-import calendar
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -25,11 +24,12 @@ from sqlalchemy import and_
 from challenges.models import AdvocateGroup
 from challenges.queries import group_choices, group_reach, groups_reaching, segments_in_use
 from points import leaderboard
-from points.program import game_settings, zone
+from points.program import game_settings
 from points.queries import _cell  # text a spreadsheet never runs as a formula
 from portal.accounts.models import Role, User
 from portal.db import get_session
 from portal.hub.forms import PERIODS, BoardForm, StaffBoardForm
+from portal.i18n import _, day
 from portal.ids import parse_row_id
 from portal.pagination import PER_PAGE, Page, PageRequest
 from portal.web import require_roles
@@ -62,22 +62,15 @@ def game():
     return game_settings(get_session())
 
 
-@bp.app_template_filter("program_time")
-def program_time(moment: datetime) -> str:
-    """A moment on the program's clock, with its zone ("1 Dec 2026, 09:30 PST")."""
-    local = moment.astimezone(zone(game().time_zone))
-    return f"{local:%-d %b %Y, %H:%M} {local.tzname()}"
-
-
 # --- what a board shows ------------------------------------------------------------------
 
 
 def period_labels(keys: dict[str, str]) -> dict[str, str]:
     """Labels such as "This month (December 2026)" for the keys of `current_periods`."""
     year, month = keys["month"].split("-")
-    month_name = calendar.month_name[int(month)]
+    month_name = day(date(int(year), int(month), 1), "LLLL y")
     year_q, quarter = keys["quarter"].split("-")
-    names = {"month": f"{month_name} {year}", "quarter": f"{quarter} {year_q}", "all": ""}
+    names = {"month": month_name, "quarter": f"{quarter} {year_q}", "all": ""}
     return {
         value: f"{label} ({names[value]})" if names[value] else label for value, label in PERIODS
     }
@@ -117,14 +110,14 @@ def advocate_board(
 def _scopes(session, advocate: User) -> tuple[list[tuple[str, str]], dict[str, object]]:
     """The boards an advocate can choose: overall, each group that reaches them, their
     account's segment; with the `among` condition of each."""
-    choices, among = [("overall", "Everyone")], {"overall": None}
+    choices, among = [("overall", _("Everyone"))], {"overall": None}
     for group in groups_reaching(session, advocate):
         key = f"group-{group.id}"
-        choices.append((key, f"Group: {group.name}"))
+        choices.append((key, _("Group: %(name)s", name=group.name)))
         among[key] = group_reach(group)
     segment = advocate.account.segment if advocate.account else ""
     if segment:
-        choices.append(("segment", f"{segment} accounts"))
+        choices.append(("segment", _("%(segment)s accounts", segment=segment)))
         among["segment"] = leaderboard.segment_advocates(segment)
     return choices, among
 
@@ -137,9 +130,10 @@ def board():
         return render_template(
             "errors/error.html",
             code=404,
-            title="No leaderboards here",
-            message="This program does not show leaderboards. Your level and badges are on "
-            "your hub.",
+            title=_("No leaderboards here"),
+            message=_(
+                "This program does not show leaderboards. Your level and badges are on your hub."
+            ),
         ), 404
     keys = leaderboard.current_periods(session)
     labels = period_labels(keys)
@@ -179,10 +173,10 @@ def _staff_filters(session) -> tuple[StaffBoardForm, StaffFilters, str]:
     labels = period_labels(keys)
     form = StaffBoardForm(request.args)
     form.period.choices = list(labels.items())
-    form.group.choices = [("", "Every group")] + [
+    form.group.choices = [("", _("Every group"))] + [
         (str(group_id), name) for group_id, name in group_choices(session)
     ]
-    form.segment.choices = [("", "Every segment")] + [(s, s) for s in segments_in_use(session)]
+    form.segment.choices = [("", _("Every segment"))] + [(s, s) for s in segments_in_use(session)]
     form.validate()  # a choice not on the list is said beside it, and the default used
     group_id = parse_row_id(form.group.data)
     group = session.get(AdvocateGroup, group_id) if group_id else None

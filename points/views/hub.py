@@ -25,6 +25,7 @@ from portal.config import settings
 from portal.db import get_session, utcnow
 from portal.errors import DomainError, NotFound
 from portal.extensions import limit_from_config, per_user
+from portal.i18n import _
 from portal.pagination import PageRequest
 from portal.web import require_membership, require_roles, show_error
 
@@ -93,8 +94,15 @@ def reward(reward_id: int):
 
 def _redeemed(redemption) -> str:
     if redemption.status == "approved":
-        return f"Done: {redemption.reward.name} is approved. {_next_step(redemption.reward)}"
-    return f"Requested: {redemption.reward.name} is waiting for an admin; the points are set aside."
+        return _(
+            "Done: %(reward)s is approved. %(next_step)s",
+            reward=redemption.reward.name,
+            next_step=_next_step(redemption.reward),
+        )
+    return _(
+        "Requested: %(reward)s is waiting for an admin; the points are set aside.",
+        reward=redemption.reward.name,
+    )
 
 
 @bp.get("/rewards/<int:reward_id>/image")
@@ -106,11 +114,15 @@ def reward_image(reward_id: int):
 
 
 def _next_step(reward) -> str:
+    if reward.kind == "charity":
+        return _(
+            "We will donate to %(charity)s in your name and send the receipt.",
+            charity=reward.charity_name,
+        )
     return {
-        "charity": f"We will donate to {reward.charity_name} in your name and send the receipt.",
-        "recognition": "We will be in touch to prepare it with you.",
-        "swag": "We will ship it to the address you gave.",
-    }.get(reward.kind, "We will send it to you soon.")
+        "recognition": _("We will be in touch to prepare it with you."),
+        "swag": _("We will ship it to the address you gave."),
+    }.get(reward.kind) or _("We will send it to you soon.")
 
 
 @bp.get("/redemptions")
@@ -135,8 +147,10 @@ def cancel(redemption_id: int):
         flash(error.message, "warning")
     else:
         session.commit()
-        back = " The points are back in your balance." if cancelled.cost else ""
-        flash(f"Cancelled.{back}", "info")
+        if cancelled.cost:
+            flash(_("Cancelled. The points are back in your balance."), "info")
+        else:
+            flash(_("Cancelled."), "info")
     return redirect(url_for("rewards.redemptions"))
 
 
@@ -155,7 +169,12 @@ def offer(offer_id: int):
             )
             session.commit()
             flash(
-                f"Thank you for accepting {item.reward.name}. {_next_step(item.reward)}", "success"
+                _(
+                    "Thank you for accepting %(reward)s. %(next_step)s",
+                    reward=item.reward.name,
+                    next_step=_next_step(item.reward),
+                ),
+                "success",
             )
             return redirect(url_for("rewards.redemptions"))
         if decline_form.decline.data and decline_form.validate_on_submit():
@@ -167,7 +186,7 @@ def offer(offer_id: int):
                 decline_form.note.data or "",
             )
             session.commit()
-            flash("Declined. Thank you for letting us know.", "info")
+            flash(_("Declined. Thank you for letting us know."), "info")
             return redirect(url_for("rewards.catalog"))
     except DomainError as error:
         session.rollback()

@@ -8,10 +8,12 @@ from flask_login import current_user
 from points import queries
 from points.forms import OfferForm
 from points.redemptions import offer_gift
+from portal.accounts.choosable import why_not_choosable
 from portal.accounts.models import Role, User
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
+from portal.i18n import _
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
 from portal.web import advocate_named_in, require_roles, show_error
@@ -48,8 +50,11 @@ def offers():
         else:
             session.commit()
             flash(
-                f"Offered {offer.reward.name} to {offer.advocate.display_name}: "
-                "nothing is sent unless they accept.",
+                _(
+                    "Offered %(reward)s to %(name)s: nothing is sent unless they accept.",
+                    reward=offer.reward.name,
+                    name=offer.advocate.display_name,
+                ),
                 "success",
             )
             return redirect(url_for("offers.offers"))
@@ -57,7 +62,7 @@ def offers():
         "points/offers.html",
         form=form,
         page=queries.offers_page(session, PageRequest.from_args(request.args)),
-    ), (422 if form.errors else 200)
+    )  # a refusal answers 422, a duplicate offer 409 (portal.web.answer_refusals)
 
 
 def _advocate_by_id(session, text: str | None) -> User | None:
@@ -67,7 +72,7 @@ def _advocate_by_id(session, text: str | None) -> User | None:
 
 
 def _if_active_advocate(user: User | None) -> User | None:
-    return user if user and user.role == Role.ADVOCATE and user.active else None
+    return user if why_not_choosable(user) is None else None
 
 
 def _open_for(form: OfferForm, advocate: User | None) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, utcnow
+from portal.i18n import _l
 
 
 def _in(column: str, enum: type[StrEnum]) -> str:
@@ -36,7 +37,8 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"advocate": "Advocate", "manager": "Program manager", "admin": "Admin"}[self]
+        """In the reader's language, read when shown (so form choices built at import work)."""
+        return _ROLE_LABELS[self]
 
 
 class GiftPolicy(StrEnum):
@@ -47,12 +49,7 @@ class GiftPolicy(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "allowed": "Gifts allowed",
-            "charity_only": "Charity donations only",
-            "no_gifts": "No gifts",
-            "needs_approval": "Every gift needs admin approval",
-        }[self]
+        return _POLICY_LABELS[self]
 
 
 class JobLevel(StrEnum):
@@ -64,13 +61,23 @@ class JobLevel(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "c_level": "C-level",
-            "vp": "VP",
-            "director": "Director",
-            "manager": "Manager",
-            "individual": "Individual contributor",
-        }[self]
+        return _JOB_LEVEL_LABELS[self]
+
+
+_ROLE_LABELS = {"advocate": _l("Advocate"), "manager": _l("Program manager"), "admin": _l("Admin")}
+_POLICY_LABELS = {
+    "allowed": _l("Gifts allowed"),
+    "charity_only": _l("Charity donations only"),
+    "no_gifts": _l("No gifts"),
+    "needs_approval": _l("Every gift needs admin approval"),
+}
+_JOB_LEVEL_LABELS = {
+    "c_level": _l("C-level"),
+    "vp": _l("VP"),
+    "director": _l("Director"),
+    "manager": _l("Manager"),
+    "individual": _l("Individual contributor"),
+}
 
 
 def new_session_token() -> str:
@@ -259,6 +266,8 @@ class User(Base):
             return "deactivated"
         if not self.has_password:
             return "invited"
+        if self.left_company_at is not None:
+            return "left the company"
         if self.role == Role.ADVOCATE and not self.opted_in:
             return "not opted in"
         return "active"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.accounts.models import (
@@ -59,6 +59,26 @@ def with_member_counts(session: Session, accounts: list[Account]) -> list[Accoun
             .where(User.account_id.in_(ids), User.role == Role.ADVOCATE, User.active)
             .group_by(User.account_id)
         )
+    }
+    # those who left their company are no members: looked up among the few out of the
+    # program (in_program and password_hash narrow the same index before any row is read)
+    left = dict(
+        session.execute(
+            select(User.account_id, func.count())
+            .where(
+                User.account_id.in_(ids),
+                User.role == Role.ADVOCATE,
+                User.active,
+                User.in_program == false(),
+                User.password_hash.is_not(None),
+                User.left_company_at.is_not(None),
+            )
+            .group_by(User.account_id)
+        ).all()
+    )
+    members = {
+        account_id: (advocates - left.get(account_id, 0), opted_in, invited)
+        for account_id, (advocates, opted_in, invited) in members.items()
     }
     requests = dict(
         session.execute(
@@ -209,6 +229,8 @@ AUDIT_ACTIONS = (
     "thanks.other",
     "user.active",
     "user.invite",
+    "user.left_company",
+    "user.reachable",
     "user.role",
 )
 

@@ -21,17 +21,25 @@ from portal.accounts.models import (
 from portal.accounts.passwords import check_strength, hash_password
 from portal.db import Base, get_or_refuse, refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, DuplicateEmail, LastAdmin, NotFound
+from portal.i18n import _
 
 
 def normalise_email(raw: str) -> str:
     """Lower-cased and trimmed; raises DomainError when it is not an email address."""
     candidate = (raw or "").strip()
     if not candidate:
-        raise DomainError("Enter an email address.", field="email")
+        raise DomainError(_("Enter an email address."), field="email")
     try:
         parsed = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as error:
-        raise DomainError(f"{candidate} is not a valid email address: {error}", "email") from None
+        raise DomainError(
+            _(
+                "%(candidate)s is not a valid email address: %(error)s",
+                candidate=candidate,
+                error=error,
+            ),
+            "email",
+        ) from None
     return parsed.normalized.lower()
 
 
@@ -75,16 +83,16 @@ class AccountFields:
 def _check_account_fields(session: Session, fields: AccountFields, account_id: int | None) -> None:
     name = fields.name.strip()
     if not name:
-        raise DomainError("Give the account a name.", field="name")
+        raise DomainError(_("Give the account a name."), field="name")
     clash = session.scalar(
         select(Account.id).where(func.lower(Account.name) == name.lower(), Account.id != account_id)
     )
     if clash:
-        raise DomainError(f"An account named {name} already exists.", field="name")
+        raise DomainError(_("An account named %(name)s already exists.", name=name), field="name")
     if fields.owner_id is not None:
         owner = session.get(User, fields.owner_id)
         if owner is None or not owner.is_staff or not owner.active:
-            raise DomainError("The relationship owner must be an active staff user.", "owner_id")
+            raise DomainError(_("The relationship owner must be an active staff user."), "owner_id")
 
 
 def create_account(session: Session, actor: User | None, fields: AccountFields) -> Account:
@@ -122,7 +130,7 @@ def update_account(
 
 
 def get_account(session: Session, account_id: int) -> Account:
-    return get_or_refuse(session, Account, account_id, "No such account.")
+    return get_or_refuse(session, Account, account_id, _("No such account."))
 
 
 def find_account_by_name(session: Session, name: str) -> Account | None:
@@ -135,12 +143,19 @@ def set_gift_policy(
     """Change an account's gift policy under a row lock, so gifting checks see one answer."""
     reason = reason.strip()
     if not reason:
-        raise DomainError("Say why the policy is changing.", field="reason")
+        raise DomainError(_("Say why the policy is changing."), field="reason")
     account = session.scalar(select(Account).where(Account.id == account_id).with_for_update())
     if account is None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     if account.gift_policy == policy:
-        raise DomainError(f"{account.name} already has the policy “{policy.label}”.", "policy")
+        raise DomainError(
+            _(
+                "%(account)s already has the policy “%(policy)s”.",
+                account=account.name,
+                policy=policy.label,
+            ),
+            "policy",
+        )
     now = utcnow()
     change = GiftPolicyChange(
         account_id=account.id,
@@ -184,7 +199,7 @@ def dismiss_policy_request(session: Session, actor: User, request_id: int, note:
         .values(resolved_at=utcnow(), resolved_by_id=actor.id, resolution=note)
     )
     if result.rowcount == 0:
-        raise DomainError("That request was already handled.")
+        raise DomainError(_("That request was already handled."))
     request = session.get(GiftPolicyRequest, request_id)
     record_audit(
         session,
@@ -206,7 +221,9 @@ def set_declines_gifts(session: Session, user: User, declines: bool, note: str =
     )
     if declines and open_request is None and user.account_id is not None:
         request = GiftPolicyRequest(account_id=user.account_id, user_id=user.id, note=note)
-        with refuse_duplicates(session, AlreadyHandled("Your request is already with an admin.")):
+        with refuse_duplicates(
+            session, AlreadyHandled(_("Your request is already with an admin."))
+        ):
             session.add(request)
     elif not declines and open_request is not None:
         open_request.resolved_at = utcnow()
@@ -228,9 +245,9 @@ def create_user(
     """A user with a password (CLI, demo data) or without one (an invitation follows)."""
     email = normalise_email(email)
     if role == Role.ADVOCATE and account is None:
-        raise DomainError("An advocate must belong to an account.", field="account_id")
+        raise DomainError(_("An advocate must belong to an account."), field="account_id")
     if find_user_by_email(session, email):
-        raise DuplicateEmail(f"{email} already has a login.")
+        raise DuplicateEmail(_("%(email)s already has a login.", email=email))
     user = User(email=email, role=role, account=account, name=name.strip())
     if password is not None:
         check_strength(password, email)
@@ -241,7 +258,7 @@ def create_user(
 
 
 def get_user(session: Session, user_id: int) -> User:
-    return get_or_refuse(session, User, user_id, "No such user.")
+    return get_or_refuse(session, User, user_id, _("No such user."))
 
 
 def _lock_active_admins(session: Session) -> list[int]:
@@ -259,13 +276,16 @@ def change_role(
     admins = _lock_active_admins(session)
     user = get_user(session, user_id)
     if user.role == role:
-        raise DomainError(f"{user.email} is already {role.label.lower()}.", field="role")
+        raise DomainError(
+            _("%(email)s is already %(label)s.", email=user.email, label=role.label.lower()),
+            field="role",
+        )
     if user.id in admins and role != Role.ADMIN and len(admins) == 1:
-        raise LastAdmin("This is the last active admin: make someone else admin first.")
+        raise LastAdmin(_("This is the last active admin: make someone else admin first."))
     if role == Role.ADVOCATE:
         account_id = account_id or user.account_id
         if account_id is None:
-            raise DomainError("Choose the account this advocate belongs to.", field="account_id")
+            raise DomainError(_("Choose the account this advocate belongs to."), field="account_id")
         user.account_id = get_account(session, account_id).id
     before = user.role
     user.role = role
@@ -286,9 +306,12 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     admins = _lock_active_admins(session)
     user = get_user(session, user_id)
     if user.active == active:
-        raise DomainError(f"{user.email} is already {'active' if active else 'deactivated'}.")
+        already = (
+            _("%(email)s is already active.") if active else _("%(email)s is already deactivated.")
+        )
+        raise DomainError(already % {"email": user.email})
     if not active and user.id in admins and len(admins) == 1:
-        raise LastAdmin("This is the last active admin: it cannot be deactivated.")
+        raise LastAdmin(_("This is the last active admin: it cannot be deactivated."))
     user.active = active
     if not active:
         user.session_token = new_session_token()  # ends their sessions now
@@ -308,15 +331,30 @@ class ProfileFields:
     declines_gifts: bool = False
     gifts_note: str = ""
     hide_company: bool = False
+    # the other kinds of email (portal.notifications.Topic), each its own switch
+    email_results: bool = True
+    email_rewards: bool = True
+    email_thanks: bool = True
+    email_game: bool = True
+    email_events: bool = True
+    locale: str | None = None  # None: the browser's language
+    time_zone: str | None = None  # None: the program's zone
 
 
 def update_profile(session: Session, user: User, fields: ProfileFields) -> None:
     if not fields.name.strip():
-        raise DomainError("Tell us your name.", field="name")
+        raise DomainError(_("Tell us your name."), field="name")
     user.name = fields.name.strip()
     user.title = fields.title.strip()
     user.job_level = fields.job_level or None
     user.email_digests = fields.email_digests
+    user.email_results = fields.email_results
+    user.email_rewards = fields.email_rewards
+    user.email_thanks = fields.email_thanks
+    user.email_game = fields.email_game
+    user.email_events = fields.email_events
+    user.locale = fields.locale or None
+    user.time_zone = fields.time_zone or None
     user.hide_from_leaderboard = fields.hide_from_leaderboard
     user.hide_company = fields.hide_company
     set_declines_gifts(session, user, fields.declines_gifts, fields.gifts_note.strip())

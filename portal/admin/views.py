@@ -39,6 +39,7 @@ from portal.auth.services import invite_user
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
+from portal.i18n import _, ngettext, number
 from portal.ids import parse_row_id
 from portal.pagination import PageRequest
 from portal.uploads import Upload
@@ -112,7 +113,7 @@ def account_new():
             show_error(form, error)
         else:
             session.commit()
-            flash(f"Account {account.name} created.", "success")
+            flash(_("Account %(account)s created.", account=account.name), "success")
             return redirect(url_for("admin.account_detail", account_id=account.id))
     return render_template("admin/account_form.html", form=form, account=None)
 
@@ -134,7 +135,7 @@ def account_edit(account_id: int):
             show_error(form, error)
         else:
             session.commit()
-            flash(f"Account {account.name} saved.", "success")
+            flash(_("Account %(account)s saved.", account=account.name), "success")
             return redirect(url_for("admin.account_detail", account_id=account.id))
     return render_template("admin/account_form.html", form=form, account=account)
 
@@ -172,11 +173,23 @@ def account_gift_policy(account_id: int):
             show_error(form, error)
         else:
             session.commit()
-            flash(f"Gift policy of {account.name} is now “{account.policy.label}”.", "success")
+            flash(
+                _(
+                    "Gift policy of %(account)s is now “%(policy)s”.",
+                    account=account.name,
+                    policy=account.policy.label,
+                ),
+                "success",
+            )
             if flagged:
                 flash(
-                    f"{flagged} open redemption{'s' if flagged > 1 else ''} of this account "
-                    "the new policy forbids: convert them to donations or cancel them.",
+                    ngettext(
+                        "%(num)d open redemption of this account the new policy forbids: "
+                        "convert it to a donation or cancel it.",
+                        "%(num)d open redemptions of this account the new policy forbids: "
+                        "convert them to donations or cancel them.",
+                        flagged,
+                    ),
                     "warning",
                 )
             return redirect(url_for("admin.account_detail", account_id=account.id))
@@ -195,7 +208,7 @@ def dismiss_policy_request(request_id: int):
             flash(error.message, "warning")
         else:
             session.commit()
-            flash("Request dismissed; the advocate still receives no gifts.", "info")
+            flash(_("Request dismissed; the advocate still receives no gifts."), "info")
     return redirect(request.referrer if _is_local(request.referrer) else url_for("admin.dashboard"))
 
 
@@ -241,7 +254,9 @@ def user_invite():
             show_error(form, error)
         else:
             session.commit()
-            flash(f"Invitation sent to {form.email.data.strip().lower()}.", "success")
+            flash(
+                _("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success"
+            )
             return redirect(url_for("admin.users_list"))
     return render_template("admin/user_invite.html", form=form)
 
@@ -298,7 +313,14 @@ def user_role(user_id: int):
             show_error(form, error)
         else:
             session.commit()
-            flash(f"{user.email} is now {user.role_enum.label.lower()}.", "success")
+            flash(
+                _(
+                    "%(email)s is now %(label)s.",
+                    email=user.email,
+                    label=user.role_enum.label.lower(),
+                ),
+                "success",
+            )
             return redirect(url_for("admin.user_detail", user_id=user.id))
     return user_detail(user.id, role_form=form), 422
 
@@ -317,7 +339,8 @@ def user_active(user_id: int):
             flash(error.message, "danger")
         else:
             session.commit()
-            flash(f"{user.email} {'reactivated' if activate else 'deactivated'}.", "success")
+            done = _("%(email)s reactivated.") if activate else _("%(email)s deactivated.")
+            flash(done % {"email": user.email}, "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
@@ -405,15 +428,15 @@ def _audit_filter(session, form: forms.AuditFilterForm) -> queries.AuditFilter |
     if form.actor.data:
         actor = accounts.find_user_by_email(session, form.actor.data)
         if actor is None:
-            form.actor.errors = ["Nobody here has this email."]
+            form.actor.errors = [_("Nobody here has this email.")]
     if form.target.data:
         text = form.target.data.strip()
         if "@" in text:
             target = accounts.find_user_by_email(session, text)
-            problem = "No user has this email."
+            problem = _("No user has this email.")
         else:
             target = accounts.find_account_by_name(session, text)
-            problem = "No account has this name: give its full name, or a user's email."
+            problem = _("No account has this name: give its full name, or a user's email.")
         if target is None:
             form.target.errors = [problem]
     if form.errors:
@@ -475,8 +498,11 @@ def levels(level_id: int | None = None):
         else:
             session.commit()
             flash(
-                f"Saved the level “{saved.name}”. Advocates who now reach a level see it on "
-                "their next visit; no email is sent for a change of thresholds.",
+                _(
+                    "Saved the level “%(name)s”. Advocates who now reach a level see it on "
+                    "their next visit; no email is sent for a change of thresholds.",
+                    name=saved.name,
+                ),
                 "success",
             )
             return redirect(url_for("admin.levels"))
@@ -533,8 +559,11 @@ def badges(badge_id: int | None = None):
             show_error(form, error)
         else:
             session.commit()
-            state = "on" if saved.enabled else "off"
-            flash(f"Saved the badge “{saved.name}” ({state}).", "success")
+            state = _("on") if saved.enabled else _("off")
+            flash(
+                _("Saved the badge “%(name)s” (%(state)s).", name=saved.name, state=state),
+                "success",
+            )
             return redirect(url_for("admin.badges"))
     return render_template(
         "admin/badges.html",
@@ -554,12 +583,17 @@ def badges_recompute():
         report = badge_rules.recompute(session)
         session.commit()
         if report.total:
-            added = ", ".join(f"{name}: {count:,}" for name, count in report.added.items())
+            added = ", ".join(f"{name}: {number(count)}" for name, count in report.added.items())
             flash(
-                f"Gave {report.total:,} badges that were earned and missing ({added}).", "success"
+                _(
+                    "Gave %(total)s badges that were earned and missing (%(added)s).",
+                    total=number(report.total),
+                    added=added,
+                ),
+                "success",
             )
         else:
-            flash("Nothing to add: everyone already holds the badges they earned.", "info")
+            flash(_("Nothing to add: everyone already holds the badges they earned."), "info")
     return redirect(url_for("admin.badges"))
 
 
@@ -590,7 +624,7 @@ def game_settings_page():
             show_error(form, error)
         else:
             session.commit()
-            flash("Game settings saved.", "success")
+            flash(_("Game settings saved."), "success")
             return redirect(url_for("admin.game_settings"))
     return render_template("admin/game.html", form=form), (422 if form.errors else 200)
 
@@ -604,5 +638,5 @@ def level_delete(level_id: int):
         game.remove_image(session, settings(), level)
         delete_level(session, current_user, level)
         session.commit()
-        flash(f"Removed the level “{name}”.", "info")
+        flash(_("Removed the level “%(name)s”.", name=name), "info")
     return redirect(url_for("admin.levels"))

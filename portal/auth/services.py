@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ from portal.accounts.services import (
 from portal.config import Settings
 from portal.db import refuse_duplicates, utcnow
 from portal.errors import AlreadyHandled, DomainError, DuplicateEmail, InvalidToken
+from portal.i18n import _, speaking_as
 from portal.mail.services import queue_email
 
 INVITE_SALT = "invitation"
@@ -52,14 +54,16 @@ def invite_user(
     email = normalise_email(email)
     user = find_user_by_email(session, email)
     if user is not None and user.has_password:
-        raise DuplicateEmail(f"{email} is already a member.")
+        raise DuplicateEmail(_("%(email)s is already a member.", email=email))
     if user is not None and not user.active:
-        raise DuplicateEmail(f"{email} was deactivated; reactivate them instead.")
+        raise DuplicateEmail(_("%(email)s was deactivated; reactivate them instead.", email=email))
     if role == Role.ADVOCATE and account is None:
-        raise DomainError("Choose the account this advocate belongs to.", field="account_id")
+        raise DomainError(_("Choose the account this advocate belongs to."), field="account_id")
     if user is None:
         user = User(email=email, role=role, account_id=account.id if account else None)
-        with refuse_duplicates(session, DuplicateEmail(f"{email} was invited a moment ago.")):
+        with refuse_duplicates(
+            session, DuplicateEmail(_("%(email)s was invited a moment ago.", email=email))
+        ):
             session.add(user)
     else:  # still pending: a fresh link, with what the latest invitation says
         user.role, user.account = role, account
@@ -77,8 +81,8 @@ def invite_user(
         session,
         email,
         "invitation",
-        "You're invited to the Vouch customer hub",
-        inviter=inviter.display_name if inviter else "The Vouch team",
+        _("You're invited to the Vouch customer hub"),
+        inviter=inviter.display_name if inviter else _("The Vouch team"),
         account=account.name if account else None,
         role=Role(role).label,
         link=f"{settings.public_url}/invite/{token}",
@@ -119,7 +123,7 @@ def invite_many(
             lines.append(InviteLine(number, raw, error.message, False))
             continue
         if email in seen:
-            lines.append(InviteLine(number, raw, "Listed twice: invited once.", False))
+            lines.append(InviteLine(number, raw, _("Listed twice: invited once."), False))
             continue
         seen.add(email)
         try:
@@ -128,7 +132,9 @@ def invite_many(
         except DomainError as error:
             lines.append(InviteLine(number, raw, error.message, False))
         else:
-            lines.append(InviteLine(number, raw, f"Invitation sent to {email}.", True))
+            lines.append(
+                InviteLine(number, raw, _("Invitation sent to %(email)s.", email=email), True)
+            )
     return lines
 
 
@@ -145,21 +151,23 @@ def load_invitation(session: Session, settings: Settings, token: str) -> Invitat
         invitation_id = _serializer(settings, INVITE_SALT).loads(token, max_age=max_age)
     except SignatureExpired:
         raise InvalidToken(
-            "This invitation has expired. Ask your program manager for a new one."
+            _("This invitation has expired. Ask your program manager for a new one.")
         ) from None
     except BadSignature:
         raise InvalidToken(
-            "This invitation link is not valid. Check you copied all of it."
+            _("This invitation link is not valid. Check you copied all of it.")
         ) from None
     invitation = session.get(Invitation, invitation_id)
     if invitation is None:
-        raise InvalidToken("This invitation link is not valid. Check you copied all of it.")
+        raise InvalidToken(_("This invitation link is not valid. Check you copied all of it."))
     if invitation.accepted_at is not None or invitation.user.has_password:
-        raise InvalidToken("This invitation was already used. Log in with your password.")
+        raise InvalidToken(_("This invitation was already used. Log in with your password."))
     if not invitation.user.active:
-        raise InvalidToken("This invitation was withdrawn.")
+        raise InvalidToken(_("This invitation was withdrawn."))
     if invitation.expires_at <= utcnow():
-        raise InvalidToken("This invitation has expired. Ask your program manager for a new one.")
+        raise InvalidToken(
+            _("This invitation has expired. Ask your program manager for a new one.")
+        )
     return invitation
 
 
@@ -169,17 +177,17 @@ def accept_invitation(
     invitation = load_invitation(session, settings, token)
     user = invitation.user
     if not name.strip():
-        raise DomainError("Tell us your name.", field="name")
+        raise DomainError(_("Tell us your name."), field="name")
     check_strength(password, user.email)
     if user.role == Role.ADVOCATE and not consent:
-        raise DomainError("Tick the box to join the program.", field="consent")
+        raise DomainError(_("Tick the box to join the program."), field="consent")
     claimed = session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
         .values(accepted_at=utcnow())
     )
     if claimed.rowcount == 0:
-        raise AlreadyHandled("This invitation was already used. Log in with your password.")
+        raise AlreadyHandled(_("This invitation was already used. Log in with your password."))
     user.name = name.strip()
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
@@ -192,15 +200,27 @@ def accept_invitation(
 # --- logging in and passwords -----------------------------------------------------------
 
 
-GENERIC_LOGIN_ERROR = "That email and password don't match an active login."
+def generic_login_error() -> str:
+    """The same words for a wrong password and an unknown email (nothing to learn from it)."""
+    return _("That email and password don't match an active login.")
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
+def authenticate(session: Session, email: str, password: str, time_zone: str = "") -> User:
     user = find_user_by_email(session, email)
     if user is None or not user.active or not verify_password(user.password_hash, password):
-        raise DomainError(GENERIC_LOGIN_ERROR, field="password")
+        raise DomainError(generic_login_error(), field="password")
     user.last_login_at = utcnow()
+    remember_time_zone(user, time_zone)
     return user
+
+
+def remember_time_zone(user: User, name: str | None) -> None:
+    """Keep the zone the browser reported at the first login; never overwrite one the person
+    has (their own choice on the profile, or an earlier login's)."""
+    from points.program import time_zones  # the zone list, not the game
+
+    if user.time_zone is None and name and name in time_zones():
+        user.time_zone = name
 
 
 def request_password_reset(session: Session, settings: Settings, email: str) -> None:
@@ -209,15 +229,17 @@ def request_password_reset(session: Session, settings: Settings, email: str) -> 
     if user is None or not user.active or not user.has_password:
         return
     token = _serializer(settings, RESET_SALT).dumps({"u": user.id, "s": user.session_token})
-    queue_email(
-        session,
-        user.email,
-        "password_reset",
-        "Reset your Vouch password",
-        name=user.display_name,
-        link=f"{settings.public_url}/reset/{token}",
-        minutes=settings.reset_ttl_seconds // 60,
-    )
+    # in the person's own language if they chose one, else the one this page is read in
+    with speaking_as(user) if user.locale else nullcontext():
+        queue_email(
+            session,
+            user.email,
+            "password_reset",
+            _("Reset your Vouch password"),
+            name=user.display_name,
+            link=f"{settings.public_url}/reset/{token}",
+            minutes=settings.reset_ttl_seconds // 60,
+        )
 
 
 def user_for_reset_token(session: Session, settings: Settings, token: str) -> User:
@@ -225,12 +247,12 @@ def user_for_reset_token(session: Session, settings: Settings, token: str) -> Us
     try:
         payload = _serializer(settings, RESET_SALT).loads(token, max_age=settings.reset_ttl_seconds)
     except SignatureExpired:
-        raise InvalidToken("This reset link has expired. Ask for a new one.") from None
+        raise InvalidToken(_("This reset link has expired. Ask for a new one.")) from None
     except BadSignature:
-        raise InvalidToken("This reset link is not valid. Ask for a new one.") from None
+        raise InvalidToken(_("This reset link is not valid. Ask for a new one.")) from None
     user = session.get(User, payload.get("u")) if isinstance(payload, dict) else None
     if user is None or not user.active or user.session_token != payload.get("s"):
-        raise InvalidToken("This reset link was already used or is no longer valid.")
+        raise InvalidToken(_("This reset link was already used or is no longer valid."))
     return user
 
 
@@ -243,10 +265,10 @@ def reset_password(session: Session, settings: Settings, token: str, password: s
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
-        raise DomainError("That is not your current password.", field="current_password")
+        raise DomainError(_("That is not your current password."), field="current_password")
     check_strength(new, user.email)
     if current == new:
-        raise DomainError("Choose a password different from the current one.", "new_password")
+        raise DomainError(_("Choose a password different from the current one."), "new_password")
     _set_password(session, user, new, expected_token=user.session_token)
 
 
@@ -259,7 +281,7 @@ def _set_password(session: Session, user: User, password: str, expected_token: s
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount == 0:
-        raise InvalidToken("This reset link was already used or is no longer valid.")
+        raise InvalidToken(_("This reset link was already used or is no longer valid."))
     session.refresh(user)
 
 
@@ -268,13 +290,13 @@ def _set_password(session: Session, user: User, password: str, expected_token: s
 
 def opt_in(session: Session, settings: Settings, user: User) -> ConsentRecord:
     if user.role != Role.ADVOCATE:
-        raise DomainError("Only advocates join the program.")
+        raise DomainError(_("Only advocates join the program."))
     if user.current_consent is not None:
-        raise AlreadyHandled("You are already in the program.")
+        raise AlreadyHandled(_("You are already in the program."))
     consent = ConsentRecord(
         user_id=user.id, terms_version=settings.terms_version, opted_in_at=utcnow()
     )
-    with refuse_duplicates(session, AlreadyHandled("You are already in the program.")):
+    with refuse_duplicates(session, AlreadyHandled(_("You are already in the program."))):
         session.add(consent)
     user.in_program = True
     session.expire(user, ["consents"])
@@ -290,11 +312,15 @@ def opt_out(session: Session, user: User) -> None:
         .execution_options(synchronize_session=False)
     )
     if left.rowcount == 0:
-        raise AlreadyHandled("You have already left the program.")
+        raise AlreadyHandled(_("You have already left the program."))
     user.email_digests = False
     user.in_program = False
     session.flush()
     session.expire(user, ["consents"])
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def export_user_data(session: Session, user: User) -> dict:
@@ -317,8 +343,19 @@ def export_user_data(session: Session, user: User) -> dict:
         "preferences": {
             "declines_gifts": user.declines_gifts,
             "hide_from_leaderboard": user.hide_from_leaderboard,
+            "hide_company": user.hide_company,
             "email_digests": user.email_digests,
+            "email_results": user.email_results,
+            "email_rewards": user.email_rewards,
+            "email_thanks": user.email_thanks,
+            "email_game": user.email_game,
+            "email_events": user.email_events,
+            "language": user.locale,  # None: the browser's
+            "time_zone": user.time_zone,
         },
+        "email_unreachable_at": _iso(user.email_unreachable_at),
+        "profile_confirmed_at": _iso(user.profile_confirmed_at),
+        "left_company_at": _iso(user.left_company_at),
         "consents": [
             {
                 "terms_version": c.terms_version,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as browser_session
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.accounts.models import Role
@@ -12,6 +13,7 @@ from portal.config import settings
 from portal.db import get_session
 from portal.errors import AlreadyHandled, DomainError, InvalidToken
 from portal.extensions import limit_from_config, per_form_email
+from portal.i18n import _
 from portal.web import safe_next, show_error
 
 bp = Blueprint("auth", __name__)
@@ -27,7 +29,9 @@ def login():
     if form.validate_on_submit():
         session = get_session()
         try:
-            user = services.authenticate(session, form.email.data, form.password.data)
+            user = services.authenticate(
+                session, form.email.data, form.password.data, form.time_zone.data
+            )
         except DomainError as error:
             show_error(form, error)
         else:
@@ -40,7 +44,7 @@ def login():
 @bp.post("/logout")
 def logout():
     logout_user()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -54,8 +58,10 @@ def forgot_password():
         services.request_password_reset(session, settings(), form.email.data)
         session.commit()
         flash(
-            "If that address has a login, we have emailed it a link to reset the password. "
-            "The link works once, for an hour.",
+            _(
+                "If that address has a login, we have emailed it a link to reset the "
+                "password. The link works once, for an hour."
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))
@@ -80,7 +86,7 @@ def reset_password(token: str):
             show_error(form, error)
         else:
             session.commit()
-            flash("Your password is changed. Log in with it now.", "success")
+            flash(_("Your password is changed. Log in with it now."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form, user=user)
 
@@ -106,10 +112,11 @@ def accept_invitation(token: str):
             session.rollback()
             show_error(form, error)
         else:
+            services.remember_time_zone(user, form.time_zone.data)
             session.commit()
             logout_user()
             login_user(user)
-            flash(f"Welcome, {user.name}! You are in.", "success")
+            flash(_("Welcome, %(name)s! You are in.", name=user.name), "success")
             return redirect(home_for(user))
     return render_template(
         "auth/accept.html", form=form, user=user, needs_consent=user.role == Role.ADVOCATE
@@ -127,10 +134,20 @@ def change_password():
                 session, current_user, form.current_password.data, form.new_password.data
             )
         except DomainError as error:
-            show_error(form, error)
+            show_error(form, error, {"password": "new_password"})  # a weak new password
         else:
             session.commit()
             login_user(current_user._get_current_object())  # this session carries the new token
-            flash("Password changed. Your other sessions are logged out.", "success")
+            flash(_("Password changed. Your other sessions are logged out."), "success")
             return redirect(home_for(current_user))
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.post("/language")
+def choose_language():
+    """The language of the pages before logging in (kept in the session); a person's own
+    setting, on their profile, wins once they are logged in."""
+    form = forms.LanguageForm()
+    if form.validate_on_submit():
+        browser_session["locale"] = form.language.data
+    return redirect(safe_next(form.next.data) or url_for("auth.login"))

@@ -1,51 +1,90 @@
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from points.program import time_zones
 from portal.accounts.models import JobLevel
 from portal.forms import Form
+from portal.i18n import LANGUAGES, _l
+from portal.notifications.forms import TOPIC_LABELS
+from portal.notifications.models import Topic
 
 
 class JoinForm(Form):
     consent = BooleanField(
-        "I want to join the customer hub. I agree to the program terms, and know I can leave "
-        "at any time.",
-        validators=[DataRequired("Tick the box to join the program.")],
+        _l(
+            "I want to join the customer hub. I agree to the program terms, and know I can "
+            "leave at any time."
+        ),
+        validators=[DataRequired(_l("Tick the box to join the program."))],
     )
 
 
 class LeaveForm(Form):
     confirm = BooleanField(
-        "Yes, I want to leave the program",
-        validators=[DataRequired("Tick the box to confirm you want to leave.")],
+        _l("Yes, I want to leave the program"),
+        validators=[DataRequired(_l("Tick the box to confirm you want to leave."))],
     )
 
 
 class ProfileForm(Form):
-    name = StringField("Name", validators=[DataRequired("Tell us your name."), Length(max=120)])
-    title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Tell us your name.")), Length(max=120)]
+    )
+    title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
     job_level = SelectField(
-        "Job level",
-        choices=[("", "Prefer not to say")] + [(level.value, level.label) for level in JobLevel],
+        _l("Job level"),
+        choices=[("", _l("Prefer not to say"))]
+        + [(level.value, level.label) for level in JobLevel],
         validators=[Optional()],
     )
-    email_digests = BooleanField("Email me a digest of new challenges")
+    # "Email me about": one switch per kind of news (portal.notifications.Topic)
+    email_results = BooleanField(TOPIC_LABELS[Topic.RESULTS])
+    email_rewards = BooleanField(TOPIC_LABELS[Topic.REWARDS])
+    email_thanks = BooleanField(TOPIC_LABELS[Topic.THANKS])
+    email_game = BooleanField(TOPIC_LABELS[Topic.GAME])
+    email_events = BooleanField(TOPIC_LABELS[Topic.EVENTS])
+    email_digests = BooleanField(TOPIC_LABELS[Topic.DIGESTS])
+    locale = SelectField(
+        _l("Language"),
+        choices=[("", _l("Browser default"))] + list(LANGUAGES.items()),
+        validators=[Optional()],
+    )
+    time_zone = SelectField(
+        _l("Time zone"),
+        description=_l("Every date and time in the hub and in emails is shown in it."),
+        choices=[("", _l("The program's time zone"))] + [(name, name) for name in time_zones()],
+        validators=[Optional()],
+    )
     hide_from_leaderboard = BooleanField(
-        "Hide me from leaderboards",
-        description="Others no longer see you on boards or in the activity feed; you still "
-        "see your own rank.",
+        _l("Hide me from leaderboards"),
+        description=_l(
+            "Others no longer see you on boards or in the activity feed; you still "
+            "see your own rank."
+        ),
     )
     hide_company = BooleanField(
-        "Hide my company on my profile",
-        description="Other advocates see your name, level and badges, not where you work.",
+        _l("Hide my company on my profile"),
+        description=_l("Other advocates see your name, level and badges, not where you work."),
     )
     declines_gifts = BooleanField(
-        "My employer does not allow me to accept gifts",
-        description="We stop offering you gifts at once and ask an admin to record your "
-        "employer's policy. You can still earn points, recognition and charity donations.",
+        _l("My employer does not allow me to accept gifts"),
+        description=_l(
+            "We stop offering you gifts at once and ask an admin to record your "
+            "employer's policy. You can still earn points, recognition and charity donations."
+        ),
     )
     gifts_note = TextAreaField(
-        "Anything we should know about the policy? (optional)",
+        _l("Anything we should know about the policy? (optional)"),
         validators=[Optional(), Length(max=1000)],
+    )
+
+    EMAIL_FIELDS = (
+        "email_results",
+        "email_rewards",
+        "email_thanks",
+        "email_game",
+        "email_events",
+        "email_digests",
     )
 
 
@@ -60,7 +99,7 @@ def _one_of_the_choices(message: str):
     return check
 
 
-PERIODS = [("month", "This month"), ("quarter", "This quarter"), ("all", "All time")]
+PERIODS = [("month", _l("This month")), ("quarter", _l("This quarter")), ("all", _l("All time"))]
 
 
 class _BoardFilters(Form):
@@ -70,11 +109,11 @@ class _BoardFilters(Form):
         csrf = False
 
     period = SelectField(
-        "Period",
+        _l("Period"),
         choices=PERIODS,
         default="month",
         validate_choice=False,
-        validators=[_one_of_the_choices("Choose this month, this quarter or all time.")],
+        validators=[_one_of_the_choices(_l("Choose this month, this quarter or all time."))],
     )
 
 
@@ -82,10 +121,10 @@ class BoardForm(_BoardFilters):
     """Which leaderboard an advocate looks at."""
 
     scope = SelectField(
-        "Board",
+        _l("Board"),
         default="overall",
         validate_choice=False,
-        validators=[_one_of_the_choices("Choose a board from the list.")],
+        validators=[_one_of_the_choices(_l("Choose a board from the list."))],
     )
 
 
@@ -94,14 +133,31 @@ class StaffBoardForm(_BoardFilters):
     segments its accounts use."""
 
     group = SelectField(
-        "Group",
+        _l("Group"),
         default="",
         validate_choice=False,
-        validators=[_one_of_the_choices("Choose a group from the list.")],
+        validators=[_one_of_the_choices(_l("Choose a group from the list."))],
     )
     segment = SelectField(
-        "Account segment",
+        _l("Account segment"),
         default="",
         validate_choice=False,
-        validators=[_one_of_the_choices("Choose a segment from the list.")],
+        validators=[_one_of_the_choices(_l("Choose a segment from the list."))],
+    )
+
+
+class ConfirmProfileForm(Form):
+    """The yearly question: still at the company, in the same role?"""
+
+    still_there = RadioField(
+        _l("Do you still work there?"),
+        choices=[("yes", _l("Yes, I still work there")), ("left", _l("No, I have left"))],
+        validators=[InputRequired(_l("Tell us whether you still work there."))],
+    )
+    title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
+    job_level = SelectField(
+        _l("Job level"),
+        choices=[("", _l("Prefer not to say"))]
+        + [(level.value, level.label) for level in JobLevel],
+        validators=[Optional()],
     )

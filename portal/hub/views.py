@@ -31,13 +31,15 @@ from points.services import balance_of
 from points.views.boards import advocate_board, period_labels
 from portal.accounts.models import Account, Role, User
 from portal.accounts.services import ProfileFields, update_profile
-from portal.auth import services
+from portal.auth import confirmation, services
 from portal.config import settings
 from portal.db import get_session, utcnow
 from portal.errors import AlreadyHandled, DomainError
+from portal.hub import export as export_parts
 from portal.hub import forms
+from portal.i18n import _
 from portal.pagination import PageRequest
-from portal.web import require_membership, require_roles, show_error
+from portal.web import require_membership, require_roles, safe_next, show_error
 
 bp = Blueprint("hub", __name__, url_prefix="/hub")
 # a profile is shown to staff too: that route checks its own viewer
@@ -158,6 +160,8 @@ def activity():
 def join():
     if current_user.opted_in:
         return redirect(url_for("hub.home"))
+    if current_user.left_company_at is not None:  # not a member of this account any more
+        return render_template("hub/left_company.html", account=current_user.account)
     form = forms.JoinForm()
     if form.validate_on_submit():
         session = get_session()
@@ -166,7 +170,7 @@ def join():
         except AlreadyHandled:  # a second click, or another tab, got there first
             return redirect(url_for("hub.home"))
         session.commit()
-        flash("Welcome to the hub! You can leave at any time from your profile.", "success")
+        flash(_("Welcome to the hub! You can leave at any time from your profile."), "success")
         return redirect(url_for("hub.home"))
     left = [c for c in current_user.consents if c.opted_out_at is not None]
     previous = left[-1] if left else None
@@ -185,8 +189,10 @@ def leave():
         else:
             session.commit()
             flash(
-                "You have left the program. We will not email you or ask you for anything. "
-                "Your history is kept, and you can rejoin at any time.",
+                _(
+                    "You have left the program. We will not email you or ask you for "
+                    "anything. Your history is kept, and you can rejoin at any time."
+                ),
                 "info",
             )
             return redirect(url_for("hub.join"))
@@ -202,11 +208,13 @@ def profile():
             name=form.name.data,
             title=form.title.data or "",
             job_level=form.job_level.data or None,
-            email_digests=form.email_digests.data,
             hide_from_leaderboard=form.hide_from_leaderboard.data,
             declines_gifts=form.declines_gifts.data,
             gifts_note=form.gifts_note.data or "",
             hide_company=form.hide_company.data,
+            locale=form.locale.data or None,
+            time_zone=form.time_zone.data or None,
+            **{name: form[name].data for name in form.EMAIL_FIELDS},
         )
         try:
             update_profile(session, current_user, fields)
@@ -216,9 +224,41 @@ def profile():
             show_error(form, error)
         else:
             session.commit()
-            flash("Profile saved.", "success")
+            flash(_("Profile saved."), "success")
             return redirect(url_for("hub.profile"))
     return render_template("hub/profile.html", form=form)
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+def confirm():
+    """Once a year: still at the company, in the same role? One who left is moved out."""
+    session = get_session()
+    form = forms.ConfirmProfileForm(obj=current_user if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            if form.still_there.data == "yes":
+                confirmation.confirm_profile(
+                    session, current_user, form.title.data or "", form.job_level.data or None
+                )
+            else:
+                confirmation.leave_company(session, settings(), current_user)
+        except DomainError as error:
+            session.rollback()
+            show_error(form, error)
+        else:
+            session.commit()
+            if form.still_there.data == "yes":
+                flash(_("Thank you: your profile is up to date."), "success")
+                return redirect(safe_next(request.args.get("next")) or url_for("hub.home"))
+            flash(
+                _(
+                    "Thank you for telling us, and for all your help. You have left the "
+                    "program: we will not email you or ask you for anything."
+                ),
+                "info",
+            )
+            return redirect(url_for("hub.join"))
+    return render_template("hub/confirm.html", form=form, account=current_user.account)
 
 
 @bp.get("/export.json")
@@ -228,6 +268,8 @@ def export():
         **services.export_user_data(session, current_user),
         **export_for(session, current_user.id),
         "redemptions": points_queries.export_for(session, current_user.id),
+        "gift_offers": export_parts.gift_offers_of(session, current_user.id),
+        "notifications": export_parts.notifications_of(session, current_user.id),
     }
     return Response(
         json.dumps(data, indent=2),

@@ -41,6 +41,7 @@ _templates.install_gettext_callables(
     ngettext=lambda one, many, n: get_translations().ungettext(one, many, n),
     newstyle=True,
 )
+_templates.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them
 _templates.filters.update(moment=moment, day=day, number=number, money=money)
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from challenges import queries, thanks
-from portal.accounts.models import Role
+from portal.accounts.models import Account, Role, User
 from portal.accounts.queries import account_choices, accounts_page, largest_accounts
 from portal.accounts.services import get_account
+from portal.auth import confirmation
 from portal.auth.services import invite_many
 from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
-from portal.manage.forms import BulkInviteForm
+from portal.i18n import _
+from portal.mail import bounces
+from portal.manage.forms import BulkInviteForm, ReachableForm
 from portal.pagination import PageRequest
 from portal.web import clean_query, require_roles, show_error
 
@@ -34,6 +37,7 @@ def dashboard():
         near_cap=queries.advocates_near_cap(session, limit=NEAR_CAP_SHOWN),
         accounts_near_cap=queries.accounts_near_cap(session, limit=NEAR_CAP_SHOWN),
         live=queries.live_count(session),
+        leavers=confirmation.recent_leavers(session, limit=NEAR_CAP_SHOWN),
     )
 
 
@@ -43,6 +47,45 @@ def accounts():
     query = clean_query(request.args.get("q"))
     page = accounts_page(get_session(), PageRequest.from_args(request.args), query=query)
     return render_template("manage/accounts.html", page=page, query=query)
+
+
+@bp.get("/accounts/<int:account_id>")
+def account_people(account_id: int):
+    """An account's advocates who need attention: addresses that bounce (cleared here once
+    fixed) and those who told us they left the company."""
+    session = get_session()
+    account = session.get(Account, account_id) or abort(404)
+    return render_template(
+        "manage/account.html",
+        account=account,
+        unreachable=bounces.unreachable_page(
+            session, account.id, PageRequest.from_args(request.args)
+        ),
+        leavers=confirmation.leavers_page(session, account.id, PageRequest()),
+        form=ReachableForm(),
+    )
+
+
+@bp.post("/users/<int:user_id>/reachable")
+def mark_reachable(user_id: int):
+    """Staff fixed the address: non-essential mail may go to it again (audited)."""
+    session = get_session()
+    form = ReachableForm()
+    user = session.get(User, user_id) or abort(404)
+    if form.validate_on_submit():
+        try:
+            bounces.clear_unreachable(session, current_user, user_id)
+        except DomainError as error:
+            session.rollback()
+            flash(error.message, "warning")
+        else:
+            session.commit()
+            flash(
+                _("%(email)s will get email from the program again.", email=user.email), "success"
+            )
+    if user.account_id is None:
+        return redirect(url_for("manage.accounts"))
+    return redirect(url_for("manage.account_people", account_id=user.account_id))
 
 
 @bp.get("/near-cap")
@@ -72,7 +115,12 @@ def invite():
             session.commit()
             invited = sum(line.invited for line in results)
             flash(
-                f"{invited} of {len(results)} invited to {account.name}.",
+                _(
+                    "%(invited)s of %(total)s invited to %(account)s.",
+                    invited=invited,
+                    total=len(results),
+                    account=account.name,
+                ),
                 "success" if invited == len(results) else "warning",
             )
     return render_template("manage/invite.html", form=form, results=results)

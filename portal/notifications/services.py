@@ -72,6 +72,17 @@ def notify(
         )
 
 
+def add_notification(
+    session: Session, user: User, topic: Topic, message: str, link: str = ""
+) -> None:
+    """Only a line in an advocate's notifications list, no email: news that the hub shows
+    (a badge, points a manager logged for them) without writing to anyone."""
+    if user.role != Role.ADVOCATE:
+        return
+    with speaking_as(user):
+        session.add(Notification(user_id=user.id, topic=topic, message=str(message), link=link))
+
+
 def _signer(settings: Settings) -> URLSafeSerializer:
     return URLSafeSerializer(settings.secret_key, salt="vouch.unsubscribe")
 

@@ -65,7 +65,9 @@ def test_admin_sets_no_gifts_policy_from_an_advocates_request(
     cells = history_rows.first.locator("td")
     expect(cells).to_have_text(
         [
-            re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"),
+            re.compile(
+                r"^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} [A-Z]+$"
+            ),  # in the reader's zone
             admin.display_name,
             # the raw value, or its label (templates/admin/account_detail.html is moving to labels)
             re.compile(r"^Gifts allowed$"),

@@ -79,7 +79,7 @@ FIELDS = {
     "cb": "challenge description, Markdown (manager)",
     "cq": "survey question (challenge settings)",
     "cc": "survey answer choices (challenge settings)",
-    "ce": "webinar time (challenge settings)",
+    "ce": "webinar join link (challenge settings; shown to those who RSVP'd)",
     "ca": "webinar attendance code (challenge settings)",
     "cr": "reference call arranged by (challenge settings)",
     "cu": "link to share / content link (challenge settings)",
@@ -189,6 +189,7 @@ class World:
     badges: list[int] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)  # a javascript: link -> the answer
     mail: list[tuple[str, str, str]] = field(default_factory=list)  # kind, subject, body
+    mail_html: list[str] = field(default_factory=list)  # the HTML parts
 
 
 def build_world(app, session: Session) -> World:
@@ -245,6 +246,7 @@ def _accounts_and_people(app, session, make, world, as_admin, manager) -> None:
         client = app.test_client()
         login(client, person.email)
         profile = {"name": nth("un", 120, i), "title": nth("ut", 120, i), "job_level": ""}
+        profile |= dict.fromkeys(EMAIL_SWITCHES, "y")  # an unticked box turns that email off
         if i >= people - 2:  # the last two's employers forbid gifts
             profile |= {"declines_gifts": "y", "gifts_note": full("gn", index=i)}
         post(client, "/hub/profile", profile)
@@ -293,7 +295,12 @@ def _challenges(world, as_manager) -> None:
         (
             "webinar",
             "manual",
-            {"event_role": "attend", "event_at": full("ce"), "attendance_code": full("ca")},
+            {
+                "event_role": "attend",
+                "event_at": "2030-03-14T18:00",
+                "join_url": f"{LINK}&{tag('ce', 0)}",
+                "attendance_code": full("ca"),
+            },
         ),
         ("reference_call", "manual", {"arranged_by": full("cr")}),
         ("case_study", "manual", {}),
@@ -509,6 +516,12 @@ def _points_and_redemptions(app, session, world, as_admin, as_manager) -> None:
     world.offers = list(session.scalars(mine.order_by(GiftOffer.id)))
     world.redemptions = list(session.scalars(select(Redemption.id).order_by(Redemption.id)))
     world.mail = [(m.kind, m.subject, m.body_text) for m in session.scalars(select(OutboxMessage))]
+    world.mail_html = [m.body_html for m in session.scalars(select(OutboxMessage))]
+
+
+EMAIL_SWITCHES = [
+    f"email_{topic}" for topic in ("results", "rewards", "thanks", "game", "events", "digests")
+]
 
 
 # --- the crawl ------------------------------------------------------------------------------
@@ -782,8 +795,8 @@ def test_every_field_is_shown_escaped_somewhere(crawl):
 
 
 def test_emails_carry_the_text_as_typed(crawl):
-    """Emails are plain text (no HTML part to inject into): what a person wrote is there
-    verbatim, and no template in it was evaluated."""
+    """The plain-text part carries what a person wrote verbatim, no template in it evaluated;
+    the HTML part carries it escaped: no markup anyone typed is markup there."""
     world, _visits = crawl
     thanks = [(subject, body) for kind, subject, body in world.mail if kind == "thank_you"]
     assert thanks == [(nth("ty", 200, 0), thanks[0][1])]
@@ -792,11 +805,16 @@ def test_emails_carry_the_text_as_typed(crawl):
     assert rejected and full("rj") in rejected[0]
     for kind, subject, body in world.mail:
         assert "test-secret-key" not in subject + body, kind
+    html = [part for part in world.mail_html if part]
+    assert html, "no email had an HTML part"
+    for part in html:
+        for payload in MARKUP:
+            assert payload not in part, payload
 
 
 def test_javascript_links_are_refused_beside_the_field(crawl):
     world, _visits = crawl
-    assert world.refused == {"content_url": 200, "review_url": 200}
+    assert world.refused == {"content_url": 422, "review_url": 422}
 
 
 def test_every_page_sends_a_strict_content_security_policy(crawl):
