@@ -641,7 +641,10 @@ def main() -> int:
     pages_ok = report(results, load)
     redemptions_ok = run_redemptions(quick)
     load_ok = run_load()
-    return 0 if pages_ok and redemptions_ok and load_ok else 1
+    print("\n== weekly digest and event reminders (benchmarks/digests.py)", flush=True)
+    digests = [sys.executable, "-m", "benchmarks.digests"]  # BENCH_QUICK passes: 2k only
+    digests_ok = subprocess.run(digests, cwd=PROJECT_ROOT, check=False).returncode == 0  # noqa: S603
+    return 0 if pages_ok and redemptions_ok and load_ok and digests_ok else 1
 
 
 if __name__ == "__main__":

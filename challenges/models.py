@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account, User, _in
 from portal.db import Base, utcnow
+from portal.i18n import _
 
 
 class ChallengeStatus(StrEnum):
@@ -248,7 +249,7 @@ class Submission(Base):
     def title(self) -> str:
         if self.challenge is not None:
             return self.challenge.title
-        return f"{self.kind.label} (logged by staff)"
+        return _("%(kind)s (logged by staff)", kind=self.kind.label)
 
 
 class ThankYou(Base):

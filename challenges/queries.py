@@ -207,11 +207,13 @@ def availability_of(session: Session, advocate: User, challenge: Challenge) -> A
     """Whether this advocate may complete this challenge now, and if not, why not."""
     now = utcnow()
     if not is_open(challenge, now):
-        return Availability(challenge, False, "This challenge is closed.")
+        return Availability(challenge, False, _("This challenge is closed."))
     if not targets(challenge, advocate, named_in(session, advocate)):
-        return Availability(challenge, False, "This challenge is not open to you.")
+        return Availability(challenge, False, _("This challenge is not open to you."))
     if challenge.cap is not None and challenge.taken >= challenge.cap:
-        return Availability(challenge, False, f"All {challenge.cap} places have been taken.")
+        return Availability(
+            challenge, False, _("All %(num)s places have been taken.", num=challenge.cap)
+        )
     if challenge.high_effort and (asks := high_effort_asks(session, advocate, now)).capped:
         return Availability(challenge, False, big_ask_refusal(advocate, asks))
     if free_slot(challenge, active_slots(session, advocate.id, challenge.id), now) is None:
@@ -223,8 +225,10 @@ def availability_of(session: Session, advocate: User, challenge: Challenge) -> A
             )
         )
         if waiting:
-            return Availability(challenge, False, "Your submission is waiting for review.")
-        return Availability(challenge, False, "You have done this challenge as often as it allows.")
+            return Availability(challenge, False, str(challenge.kind.waiting_note))
+        return Availability(
+            challenge, False, _("You have done this challenge as often as it allows.")
+        )
     return Availability(challenge, True)
 
 

@@ -51,6 +51,8 @@ class ChallengeType:
     evidence: ClassVar[tuple[Field, ...]] = ()
     accepts_file: ClassVar[bool] = False
     advice: ClassVar[str] = ""  # shown to the advocate above the evidence form
+    # what the challenge page says while their submission waits
+    waiting_note: ClassVar[str] = _l("Your submission is waiting for review.")
     is_event: ClassVar[bool] = False  # has an event time, a join link and an .ics invite
 
     @property
@@ -139,6 +141,8 @@ def _missing(spec: Field) -> str:
     if spec.kind == "choice":
         return _("Choose an answer.")
     label = str(spec.label)
+    if label.rstrip().endswith("?"):  # a survey's question: "Enter what would …?." reads badly
+        return _("Answer the question.")
     return _("Enter %(field)s.", field=label[:1].lower() + label[1:])
 
 
@@ -152,6 +156,11 @@ def check_url(value: str, field_name: str, domain: str = "") -> str:
         ) from None
     if parts.scheme not in ("http", "https") or not host:
         raise DomainError(_("Enter a full web address starting with https://."), field_name)
+    if any(ch.isspace() or ch in '"<>\\^`{|}' for ch in value):  # never valid in a URL
+        raise DomainError(
+            _("A web address has no spaces, quotes or angle brackets: check the link."),
+            field_name,
+        )
     host = host.lower()
     if domain and host != domain and not host.endswith("." + domain):
         raise DomainError(
@@ -272,6 +281,9 @@ class Webinar(ChallengeType):
         ),
     )
     advice = _l("RSVP now. After the event, enter the attendance code from your submissions list.")
+    waiting_note = _l(
+        "You are on the list. After the event, enter its attendance code from your submissions."
+    )
 
     def is_high_effort(self, config: dict) -> bool:
         return config.get("event_role") == "speak"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+import pytz
 from sqlalchemy.orm import Session
 
 from points.models import GameSettings
@@ -27,7 +28,9 @@ def program_zone(session: Session) -> str:
 
 @cache
 def time_zones() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
+    """The zones a person or the program may choose: those both zoneinfo and pytz (which
+    Flask-Babel formats with) know, so never "localtime" or "Factory"."""
+    return tuple(sorted(available_timezones() & pytz.all_timezones_set))
 
 
 def zone(name: str) -> ZoneInfo:

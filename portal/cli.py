@@ -25,6 +25,7 @@ from portal.mail.bounces import permanent_refusal
 from portal.mail.models import OutboxMessage
 from portal.mail.services import deliver_due, message_id, print_to_console
 from portal.migrate import alembic_config
+from portal.notifications.services import still_wanted
 
 users_cli = AppGroup("users", help="Manage logins.")
 outbox_cli = AppGroup("outbox", help="Deliver queued email.")
@@ -73,7 +74,7 @@ def outbox_send(watch: bool, interval: float):
             if watch:
                 digest_week = _digests_once_a_week(sessions, digest_week)
                 _remind_events(sessions)
-            report = deliver_due(sessions, sender)
+            report = deliver_due(sessions, sender, still_wanted=still_wanted)
         except DBAPIError as error:
             if not watch:
                 raise
@@ -83,8 +84,12 @@ def outbox_send(watch: bool, interval: float):
             )
             time.sleep(interval)
             continue
-        if report.sent or report.failed or not watch:
-            click.echo(f"outbox: {report.sent} sent, {report.failed} failed", err=True)
+        if report.sent or report.failed or report.withheld or not watch:
+            click.echo(
+                f"outbox: {report.sent} sent, {report.failed} failed, "
+                f"{report.withheld} withheld (no longer wanted)",
+                err=True,
+            )
         if not watch:
             sys.exit(1 if report.failed else 0)
         time.sleep(interval)
@@ -330,8 +335,10 @@ def digests_send(now_text: str | None):
         return
     click.echo(
         f"digests send ({report.week}): {report.sent:,} queued, {report.nothing_new:,} with "
-        f"nothing new, {report.already_sent:,} already sent."
+        f"nothing new, {report.already_sent:,} already sent, {report.failed:,} failed."
     )
+    if report.failed:
+        sys.exit(1)  # each one failed is logged above; the next run tries them again
 
 
 def _moment(text: str):

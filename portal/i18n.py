@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
+import pytz
 from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_time
@@ -76,9 +77,14 @@ def choose_language() -> str:
 
 def choose_time_zone() -> str:
     """The person's own zone, else the program's (where its periods roll over)."""
-    if current_user and current_user.is_authenticated and current_user.time_zone:
-        return current_user.time_zone
+    if current_user and current_user.is_authenticated:
+        return known_zone(current_user.time_zone) or program_time_zone()
     return program_time_zone()
+
+
+def known_zone(name: str | None) -> str | None:
+    """`name` when it is a zone we can write times in (a stored value is never trusted to be)."""
+    return name if name in pytz.all_timezones_set else None
 
 
 def program_time_zone(db_session=None) -> str:
@@ -104,7 +110,9 @@ def speaking_as(user) -> Iterator[None]:
     context = g._flask_babel
     context.babel_locale = Locale.parse(user.locale if user.locale in LANGUAGES else "en")
     context.babel_translations = None
-    context.babel_tzinfo = pytz_zone(user.time_zone or program_time_zone(object_session(user)))
+    context.babel_tzinfo = pytz_zone(
+        known_zone(user.time_zone) or program_time_zone(object_session(user))
+    )
     try:
         yield
     finally:

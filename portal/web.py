@@ -133,8 +133,8 @@ def page_url(base: str | None = None, **changes) -> str:
 
 def safe_next(target: str | None) -> str | None:
     """Only paths on this site: no scheme, no host, no protocol-relative '//' tricks."""
-    if not target:
-        return None
+    if not target or any(not ch.isprintable() for ch in target):
+        return None  # a line break would split the Location header
     target = target.strip().replace("\\", "/")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -202,9 +202,14 @@ class Outbox:
 
     def deliver(self) -> list:
         from portal.cli import _send_with_flask_mail
+        from portal.notifications.services import still_wanted
 
         with self.app.app_context(), mail.record_messages() as sent:
-            deliver_due(self.app.extensions["vouch.sessionmaker"], _send_with_flask_mail)
+            deliver_due(
+                self.app.extensions["vouch.sessionmaker"],
+                _send_with_flask_mail,
+                still_wanted=still_wanted,
+            )
         return list(sent)
 
 

@@ -44,6 +44,7 @@ def test_email_is_matched_whatever_its_case_and_spaces(client, make):
         ("//evil.example/steal", "/hub/"),
         ("/\\evil.example", "/hub/"),
         ("javascript:alert(1)", "/hub/"),
+        ("/\r\nSet-Cookie: x=1", "/hub/"),  # a line break would split the header: a 500
     ],
 )
 def test_next_redirects_only_within_the_site(client, make, target, lands_on):

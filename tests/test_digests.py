@@ -242,3 +242,23 @@ def test_the_outbox_watcher_sends_the_weeks_digests_once(app, make, session, wor
         make.challenge("survey", title="Open to all")  # news for Ben, but the pass is done
         assert _digests_once_a_week(sessions, week) == week
     assert [m.to_email for m in digests(queued)] == [ana.email]
+
+
+def test_one_advocates_error_does_not_stop_the_others(app, session, world, queued, monkeypatch):
+    """A digest that cannot be built (bad data, a bug) is logged and counted; the run goes on
+    to everyone else, and the command exits 1 so cron reports it."""
+    import challenges.digests as module
+
+    ana, ben = world
+    real = module.build_digest
+
+    def broken_for_ben(session, advocate, *args):
+        if advocate.id == ben.id:
+            raise RuntimeError("bad data")
+        return real(session, advocate, *args)
+
+    monkeypatch.setattr(module, "build_digest", broken_for_ben)
+    now = digest_due_now(session)
+    report = module.send_digests(app.extensions["vouch.sessionmaker"], SETTINGS, now)
+    assert (report.sent, report.failed) == (1, 1)
+    assert [message.to_email for message in digests(queued)] == [ana.email]

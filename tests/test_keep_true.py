@@ -307,3 +307,46 @@ def test_managers_see_unreachable_advocates_per_account_and_clear_the_mark(
     assert (event.actor_id, event.target_id) == (owner.id, gone.id)
     again = client.post(f"/manage/users/{gone.id}/reachable", follow_redirects=True)
     assert "is not marked unreachable" in again.get_data(as_text=True)
+
+
+def test_a_double_yes_confirms_once(app, make, session, northwind):
+    from portal.auth.confirmation import confirm_profile
+    from portal.errors import AlreadyHandled
+
+    account, _owner = northwind
+    advocate = make.advocate("twice@north.example", account=account)
+    with app.extensions["vouch.sessionmaker"]() as second:
+        also = second.get(User, advocate.id)  # the second request read the row before the first
+        second.expunge(also)
+        second.rollback()  # (SQLite: its write lock waits for the first to commit)
+        confirm_profile(session, advocate, "CTO", None)
+        session.commit()
+        second.add(also)
+        with pytest.raises(AlreadyHandled):
+            confirm_profile(second, also, "CTO", None)
+        second.rollback()
+    rows = session.scalars(
+        select(ProfileConfirmation).where(ProfileConfirmation.user_id == advocate.id)
+    )
+    assert len(list(rows)) == 1
+
+
+def test_a_staff_address_that_bounced_can_be_cleared_by_an_admin(app, make, session):
+    owner = make.manager("owner@vouch.example")
+    admin = make.admin("root@vouch.example")
+    session.execute(
+        update(User)
+        .where(User.id == owner.id)
+        .values(email_unreachable_at=utcnow(), email_unreachable_reason="550 5.1.1 no such user")
+    )
+    session.commit()
+    client = app.test_client()
+    login(client, admin.email)
+    page = client.get(f"/admin/users/{owner.id}").get_data(as_text=True)
+    assert "550 5.1.1 no such user" in page and "Address fixed: email again" in page
+    cleared = client.post(f"/manage/users/{owner.id}/reachable", follow_redirects=True)
+    assert "owner@vouch.example will get email from the program again." in cleared.get_data(
+        as_text=True
+    )
+    session.expire_all()
+    assert session.get(User, owner.id).email_unreachable_at is None

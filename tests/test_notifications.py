@@ -296,3 +296,48 @@ def test_email_is_written_in_the_recipients_language(app, make, session, queued)
     assert mail.subject == "Aprobado: Caso Norte"  # the reviewer's request was in English
     assert mail.body_text.startswith("Hola, ")
     assert '<html lang="es"' in mail.body_html
+
+
+def test_only_what_the_page_shows_is_marked_read(app, make, session):
+    advocate = make.advocate("hal@north.example")
+    session.add_all(
+        Notification(user_id=advocate.id, topic=Topic.GAME, message=f"News {n:02d}")
+        for n in range(35)
+    )
+    session.commit()
+    client = client_for(app, advocate.email)
+    first = client.get("/hub/notifications").get_data(as_text=True)
+    assert "News 05" in first and "News 04" not in first
+    session.expire_all()
+    unread = session.scalars(
+        select(Notification.message).where(
+            Notification.user_id == advocate.id, Notification.read_at.is_(None)
+        )
+    )
+    assert sorted(unread) == [f"News {n:02d}" for n in range(5)]  # the next page, still new
+    assert 'data-testid="unread-count">5<' in client.get("/hub/").get_data(as_text=True)
+
+
+def test_mail_queued_before_leaving_is_withheld_when_the_sender_gets_to_it(
+    app, make, session, outbox
+):
+    """The gate is asked again at sending time: an approval queued at 10:00 for an advocate
+    who left at 10:05 is never sent, though the sender only runs at 10:10."""
+    from portal.auth.services import opt_out
+
+    advocate = make.advocate("kenji@lakeside.example")
+    challenge = make.challenge("case_study", title="Poll K")
+    submission = make.submission(challenge, advocate)
+    session.commit()
+    review(app, make, submission)
+    queued_first = session.scalar(
+        select(OutboxMessage).where(OutboxMessage.to_email == advocate.email)
+    )
+    assert queued_first is not None and queued_first.topic == Topic.RESULTS
+    opt_out(session, session.get(User, advocate.id))
+    session.commit()
+
+    assert [m for m in outbox.deliver() if advocate.email in m.recipients] == []
+    session.expire_all()
+    held = session.get(OutboxMessage, queued_first.id)
+    assert held.withheld_at is not None and held.sent_at is None

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from challenges.models import Challenge
 from points.program import game_settings
@@ -186,3 +186,20 @@ def test_an_authors_times_are_read_and_shown_in_the_authors_zone(client, make, s
     assert challenge.ends_at == datetime(2027, 7, 1, 8, 0, tzinfo=UTC)  # CEST: UTC+2
     edit = client.get(f"/manage/challenges/{challenge.id}/edit").get_data(as_text=True)
     assert 'value="2026-12-10T10:00"' in edit and 'value="2027-07-01T10:00"' in edit
+
+
+def test_only_zones_that_can_be_written_are_offered_or_kept(app, make, session):
+    """zoneinfo knows "localtime" and "Factory"; pytz (Flask-Babel's dates) does not: such a
+    zone on the profile, the login form, or already stored must never break a page."""
+    from points.program import time_zones
+
+    assert "localtime" not in time_zones() and "Factory" not in time_zones()
+    advocate = make.advocate("zed@zones.example")
+    client = app.test_client()
+    login(client, advocate.email)
+    refused = client.post("/hub/profile", data={"name": "Zed", "time_zone": "localtime"})
+    assert refused.status_code == 422
+    session.execute(update(User).where(User.id == advocate.id).values(time_zone="Factory"))
+    session.commit()
+    for path in ("/hub/", "/hub/profile", "/hub/notifications"):  # the program's zone instead
+        assert client.get(path).status_code == 200, path

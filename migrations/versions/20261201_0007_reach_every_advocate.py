@@ -60,6 +60,8 @@ def upgrade() -> None:
         sa.Column("attachment_type", sa.String(100), nullable=False, server_default=""),
         sa.Column("attachment_body", sa.Text(), nullable=False, server_default=""),
         sa.Column("bounced_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withheld_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("topic", sa.String(20), nullable=True),
     )
     _add_columns(
         "program_settings",
@@ -178,6 +180,8 @@ def downgrade() -> None:
         (
             "outbox_messages",
             (
+                "topic",
+                "withheld_at",
                 "bounced_at",
                 "attachment_body",
                 "attachment_type",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts.models import (
@@ -57,9 +57,19 @@ def confirm_profile(
     if job_level and job_level not in {level.value for level in JobLevel}:
         raise DomainError(_("Choose a job level from the list."), "job_level")
     now = now or utcnow()
-    user.title = title.strip()
-    user.job_level = job_level or None
-    user.profile_confirmed_at = now
+    previous = user.profile_confirmed_at
+    unchanged = (
+        User.profile_confirmed_at.is_(None)
+        if previous is None
+        else User.profile_confirmed_at == previous
+    )
+    moved = session.execute(  # a double submit confirms once
+        update(User)
+        .where(User.id == user.id, unchanged)
+        .values(profile_confirmed_at=now, title=title.strip(), job_level=job_level or None)
+    ).rowcount
+    if not moved:
+        raise AlreadyHandled(_("You have just confirmed your profile."))
     confirmation = ProfileConfirmation(
         user_id=user.id,
         account_id=user.account_id,

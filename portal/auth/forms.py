@@ -41,7 +41,8 @@ class LoginForm(Form):
 
 class ForgotPasswordForm(Form):
     email = EmailField(
-        _l("Email"), validators=[DataRequired(_l("Enter your email.")), Length(max=254)]
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email.")), Length(max=254)],
     )
 
 

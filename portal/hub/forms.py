@@ -5,8 +5,7 @@ from points.program import time_zones
 from portal.accounts.models import JobLevel
 from portal.forms import Form
 from portal.i18n import LANGUAGES, _l
-from portal.notifications.forms import TOPIC_LABELS
-from portal.notifications.models import Topic
+from portal.notifications.forms import EmailChoicesForm
 
 
 class JoinForm(Form):
@@ -26,7 +25,7 @@ class LeaveForm(Form):
     )
 
 
-class ProfileForm(Form):
+class ProfileForm(EmailChoicesForm):  # with "Email me about": a switch per kind
     name = StringField(
         _l("Name"), validators=[DataRequired(_l("Tell us your name.")), Length(max=120)]
     )
@@ -37,13 +36,6 @@ class ProfileForm(Form):
         + [(level.value, level.label) for level in JobLevel],
         validators=[Optional()],
     )
-    # "Email me about": one switch per kind of news (portal.notifications.Topic)
-    email_results = BooleanField(TOPIC_LABELS[Topic.RESULTS])
-    email_rewards = BooleanField(TOPIC_LABELS[Topic.REWARDS])
-    email_thanks = BooleanField(TOPIC_LABELS[Topic.THANKS])
-    email_game = BooleanField(TOPIC_LABELS[Topic.GAME])
-    email_events = BooleanField(TOPIC_LABELS[Topic.EVENTS])
-    email_digests = BooleanField(TOPIC_LABELS[Topic.DIGESTS])
     locale = SelectField(
         _l("Language"),
         choices=[("", _l("Browser default"))] + list(LANGUAGES.items()),

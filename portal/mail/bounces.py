@@ -64,8 +64,8 @@ def unreachable_page(session: Session, account_id: int, wanted: PageRequest) -> 
 def clear_unreachable(session: Session, actor: User, user_id: int) -> User:
     """Staff fixed the address (or the mailbox is back): non-essential mail may go again."""
     user = session.get(User, user_id)
-    if user is None or user.role != Role.ADVOCATE:
-        raise NotFound(_("No such advocate."))
+    if user is None:
+        raise NotFound(_("No such person."))
     if user.email_unreachable_at is None:
         raise AlreadyHandled(_("%(email)s is not marked unreachable.", email=user.email))
     record_audit(

@@ -33,6 +33,8 @@ class OutboxMessage(Base):
     attachment_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
     attachment_body: Mapped[str] = mapped_column(Text, default="", server_default="")
     kind: Mapped[str] = mapped_column(String(40))
+    # the kind of news (portal.notifications.Topic) for non-essential mail; NULL: must-send
+    topic: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -40,3 +42,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     # set when the server refused the recipient for good (a 5xx answer): never retried
     bounced_at: Mapped[datetime | None]
+    # set when, at sending time, the gate said no (the person left, turned the kind off or
+    # bounced since the message was queued): never sent
+    withheld_at: Mapped[datetime | None]

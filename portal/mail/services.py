@@ -59,6 +59,7 @@ def queue_email(
     subject: str,
     headers: dict[str, str] | None = None,
     attachment: Attachment | None = None,
+    topic: str | None = None,
     **context,
 ) -> OutboxMessage:
     """Write the message to the outbox; it is sent only if the caller's transaction commits.
@@ -78,6 +79,7 @@ def queue_email(
         body_text=body,
         body_html=css_inline.inline(html) if html else "",
         kind=kind,
+        topic=topic,
         headers=headers or {},
     )
     if attachment is not None:
@@ -103,6 +105,7 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     bounced: int = 0
+    withheld: int = 0
 
 
 class PermanentFailure(Exception):
@@ -113,11 +116,13 @@ def deliver_due(
     sessions: sessionmaker,
     send: Callable[[OutboxMessage], None],
     limit: int = 100,
+    still_wanted: Callable[[Session, OutboxMessage], bool] | None = None,
 ) -> DeliveryReport:
     """Send due messages one per transaction; a failure stays queued with its error.
 
     Each message is locked (skipping ones another sender holds), sent, and its outcome
-    committed before the next, so two senders never send one message twice.
+    committed before the next, so two senders never send one message twice. A message
+    `still_wanted` says no to (the gate asked again at sending time) is withheld, never sent.
     """
     report = DeliveryReport()
     for _ in range(limit):
@@ -127,6 +132,7 @@ def deliver_due(
                 .where(
                     OutboxMessage.sent_at.is_(None),
                     OutboxMessage.bounced_at.is_(None),
+                    OutboxMessage.withheld_at.is_(None),
                     OutboxMessage.next_attempt_at <= utcnow(),
                 )
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
@@ -135,6 +141,10 @@ def deliver_due(
             )
             if message is None:
                 break
+            if still_wanted is not None and not still_wanted(session, message):
+                message.withheld_at = utcnow()
+                report.withheld += 1
+                continue
             message.attempts += 1
             try:
                 send(message)

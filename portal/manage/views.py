@@ -83,8 +83,8 @@ def mark_reachable(user_id: int):
             flash(
                 _("%(email)s will get email from the program again.", email=user.email), "success"
             )
-    if user.account_id is None:
-        return redirect(url_for("manage.accounts"))
+    if user.account_id is None:  # staff: their page is the admin's
+        return redirect(url_for("admin.user_detail", user_id=user.id))
     return redirect(url_for("manage.account_people", account_id=user.account_id))
 
 

@@ -64,6 +64,7 @@ def notify(
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
             attachment=attachment,
+            topic=topic.value,
             link=link,
             unsubscribe_url=unsubscribe,
             preferences_url=f"{settings.public_url}/hub/profile#email",
@@ -81,6 +82,15 @@ def add_notification(
         return
     with speaking_as(user):
         session.add(Notification(user_id=user.id, topic=topic, message=str(message), link=link))
+
+
+def still_wanted(session: Session, message: OutboxMessage) -> bool:
+    """The gate asked again as a queued message is sent: one who left, turned that kind off
+    or bounced since it was queued gets nothing. Must-send mail (no topic) always goes."""
+    if message.topic is None:
+        return True
+    user = session.scalar(select(User).where(User.email == message.to_email))
+    return user is not None and may_email(user, Topic(message.topic))
 
 
 def _signer(settings: Settings) -> URLSafeSerializer:
@@ -115,9 +125,14 @@ def unread_count(session: Session, user_id: int) -> int:
     )
 
 
-def mark_all_read(session: Session, user_id: int) -> None:
-    session.execute(
-        update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
+def mark_read(session: Session, user_id: int, ids: set[int]) -> None:
+    if ids:
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.id.in_(ids),
+                Notification.read_at.is_(None),
+            )
+            .values(read_at=utcnow())
+        )

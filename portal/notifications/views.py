@@ -38,11 +38,11 @@ def _unread_badge():
 
 @inbox.get("/notifications")
 def notifications():
-    """Newest first; opening the list marks everything read."""
+    """Newest first; what the page shows is marked read (older pages stay new until seen)."""
     session = get_session()
     page = notifications_page(session, current_user.id, PageRequest.from_args(request.args))
     unread_ids = {item.id for item in page.items if item.read_at is None}
-    services.mark_all_read(session, current_user.id)
+    services.mark_read(session, current_user.id, unread_ids)
     session.commit()
     return render_template("notifications/list.html", page=page, unread_ids=unread_ids)
 
