@@ -352,6 +352,9 @@ def _reward(
         )
     owe_thanks(session, submission.id)
     advocate = submission.advocate
+    session.execute(  # in SQL, so two approvals at once both count
+        update(User).where(User.id == advocate.id).values(completions=User.completions + 1)
+    )
     add_to_feed(session, advocate.id, FeedKind.COMPLETION, submission.title)
     record_reached(session, settings, advocate, f"{settings.public_url}/hub/")
     award_earned(session, advocate, APPROVAL)

@@ -61,6 +61,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.manage.views import bp as manage_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.notifications.views import inbox as inbox_bp
+    from references.views import asks, follow_up, hub, matching, requests, surveys
 
     blueprints = (
         auth_bp,
@@ -76,6 +77,12 @@ def create_app(overrides: dict | None = None) -> Flask:
         boards_bp,
         notifications_bp,
         inbox_bp,
+        requests.bp,
+        follow_up.bp,
+        matching.bp,
+        asks.bp,
+        hub.bp,
+        surveys.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -103,6 +110,8 @@ def home_for(user) -> str:
         return url_for("admin.dashboard")
     if user.role == Role.MANAGER:
         return url_for("manage.dashboard")
+    if user.role == Role.SALES:
+        return url_for("requests.home")
     return url_for("hub.home")
 
 

@@ -40,3 +40,16 @@ from portal.accounts.models import (  # noqa: F401
 from portal.db import Base  # noqa: F401
 from portal.mail.models import OutboxMessage  # noqa: F401
 from portal.notifications.models import Notification  # noqa: F401
+from references.models import (  # noqa: F401
+    AccountFlag,
+    AccountMilestone,
+    LatestScore,
+    ReferenceAsk,
+    ReferenceReminder,
+    ReferenceRequest,
+    ReferenceSettings,
+    SalesCredit,
+    SurveyImport,
+    SurveyImportError,
+    SurveyResponse,
+)

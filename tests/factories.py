@@ -162,6 +162,9 @@ class Factory(ChallengeFactory, RewardFactory):
     def manager(self, email: str | None = None) -> User:
         return self.user(Role.MANAGER, email)
 
+    def sales(self, email: str | None = None, name: str = "") -> User:
+        return self.user(Role.SALES, email, name=name)
+
     def advocate(
         self, email: str | None = None, account: Account | None = None, opted_in: bool = True
     ) -> User:

@@ -51,6 +51,12 @@ MATRIX = {
     "rewards.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
     "offers.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
     "fulfilment.": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
+    "requests.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "follow_up.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "matching.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "asks.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "surveys.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
+    "hub_asks.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
 }
 
 

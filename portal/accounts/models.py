@@ -34,6 +34,7 @@ class Role(StrEnum):
     ADVOCATE = "advocate"
     MANAGER = "manager"
     ADMIN = "admin"
+    SALES = "sales"  # staff who file reference requests; no say over the program
 
     @property
     def label(self) -> str:
@@ -64,7 +65,12 @@ class JobLevel(StrEnum):
         return _JOB_LEVEL_LABELS[self]
 
 
-_ROLE_LABELS = {"advocate": _l("Advocate"), "manager": _l("Program manager"), "admin": _l("Admin")}
+_ROLE_LABELS = {
+    "advocate": _l("Advocate"),
+    "manager": _l("Program manager"),
+    "admin": _l("Admin"),
+    "sales": _l("Sales"),
+}
 _POLICY_LABELS = {
     "allowed": _l("Gifts allowed"),
     "charity_only": _l("Charity donations only"),
@@ -106,6 +112,9 @@ class Account(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
     )
+    # what the customer uses, as free text ("Contact center, Analytics"): matched against a
+    # reference request's wanted product use
+    products: Mapped[str] = mapped_column(String(300), default="", server_default="")
     gift_policy: Mapped[str] = mapped_column(String(20), default=GiftPolicy.ALLOWED)
     gift_policy_reason: Mapped[str] = mapped_column(Text, default="")
     gift_policy_set_by_id: Mapped[int | None] = mapped_column(
@@ -205,6 +214,9 @@ class User(Base):
     # True while an open consent record exists: set beside it by opt_in/opt_out, so that
     # every page and every count of members reads one column instead of the consents
     in_program: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # approved completions, counted in the approval's transaction (challenges.services), so
+    # that ranking reference candidates by their history reads one column
+    completions: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -237,7 +249,12 @@ class User(Base):
 
     @property
     def is_staff(self) -> bool:
+        """Runs the program (manager or admin); sales users are staff without that say."""
         return self.role in (Role.MANAGER, Role.ADMIN)
+
+    @property
+    def is_sales(self) -> bool:
+        return self.role == Role.SALES
 
     @property
     def has_password(self) -> bool:

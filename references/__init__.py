@@ -1,0 +1,1 @@
+"""Reference requests for sales: boundaries, candidate matching, asks, survey imports."""

@@ -1,0 +1,1 @@
+"""The reference process on the web: sales, managers, owners and advocates."""
