@@ -26,8 +26,8 @@ ROLES_AFTER = "role IN ('advocate', 'manager', 'admin', 'sales')"
 
 def _allow_roles(before: str, after: str) -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.drop_constraint("ck_users_role_known", "users", type_="check")
-        op.create_check_constraint("ck_users_role_known", "users", after)
+        op.drop_constraint(op.f("ck_users_role_known"), "users", type_="check")
+        op.create_check_constraint(op.f("ck_users_role_known"), "users", after)
         return
     # SQLite cannot alter a CHECK, and rebuilding `users` is forbidden by the foreign keys that
     # point at it. Loosening a CHECK is one of the edits SQLite documents as safe to make in
