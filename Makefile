@@ -56,7 +56,9 @@ format: install
 # the hub home and both leaderboards among them), "my rank" timed at the database with its
 # plan, then redemption tx/s, then a mixed load of real user flows (50 clients, 60 s) on one
 # gunicorn and on two sharing PostgreSQL and Redis (db 13), with reconcile and the
-# invariants after each, all in throwaway PostgreSQL databases. BENCH_QUICK=1 for a small
+# invariants after each, then the weekly digest and reference candidate matching (median
+# of several rankings at 100k advocates, target < 1 s), all in throwaway PostgreSQL
+# databases. BENCH_QUICK=1 for a small
 # run; BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_KEEP, BENCH_RANK_RUNS: see
 # benchmarks/pages.py; BENCH_LOAD_*: benchmarks/load.py.
 bench: install

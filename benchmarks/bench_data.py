@@ -51,6 +51,7 @@ from benchmarks.plans import (
     Sizes,
     audit,
 )
+from benchmarks.references import load_references
 from challenges.authoring import program_settings
 from challenges.models import (
     AdvocateGroup,
@@ -114,6 +115,7 @@ def load(engine: Engine, sizes: Sizes, append: bool = False, seed: int = 2026) -
             if not program.rewards:
                 load_rewards(program)
             load_activity(program)
+            load_references(program, connection)
             finish(program, connection)
             load_game(program, connection)
     analyze(engine)

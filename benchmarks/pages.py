@@ -644,7 +644,10 @@ def main() -> int:
     print("\n== weekly digest and event reminders (benchmarks/digests.py)", flush=True)
     digests = [sys.executable, "-m", "benchmarks.digests"]  # BENCH_QUICK passes: 2k only
     digests_ok = subprocess.run(digests, cwd=PROJECT_ROOT, check=False).returncode == 0  # noqa: S603
-    return 0 if pages_ok and redemptions_ok and load_ok and digests_ok else 1
+    print("\n== reference candidate matching (benchmarks/matching.py)", flush=True)
+    matching = [sys.executable, "-m", "benchmarks.matching"]  # BENCH_QUICK passes: 2k only
+    matching_ok = subprocess.run(matching, cwd=PROJECT_ROOT, check=False).returncode == 0  # noqa: S603
+    return 0 if pages_ok and redemptions_ok and load_ok and digests_ok and matching_ok else 1
 
 
 if __name__ == "__main__":

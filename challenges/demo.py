@@ -14,6 +14,7 @@ import heapq
 import random
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -298,9 +299,11 @@ def seed_challenges(
     admin: User,
     clock: DemoClock,
     now: datetime,
+    more: Callable[[Story, Timeline], None] | None = None,
 ) -> int:
     """Groups, challenges (with covers) and the program's months played through the
-    services, in the order things happened; nothing if any challenge exists."""
+    services, in the order things happened; nothing if any challenge exists. `more` plans
+    the steps of the packages above this one into the same timeline."""
     if session.scalar(select(func.count()).select_from(Challenge)):
         return 0
     clock.now = (now - timedelta(days=SETUP_DAYS - 6)).replace(hour=14, minute=0, second=0)
@@ -312,7 +315,7 @@ def seed_challenges(
     for key, *_ in CHALLENGES:
         if key not in PUBLISHED_DAYS:
             _open_challenge(story, key)
-    _seed_history(story)
+    _seed_history(story, more)
     return len(CHALLENGES) + 1
 
 
@@ -436,6 +439,9 @@ class Step:
     big_ask: bool = field(compare=False, default=False)
     review_by: datetime | None = field(compare=False, default=None)  # approved before this
     ref: int | None = field(compare=False, default=None)  # the submission, offer... acted on
+    # kind "act": a step of a package above this one (the references demo), which returns
+    # what follows from it
+    act: Callable[[], list[Step]] | None = field(compare=False, default=None)
 
 
 class Timeline:
@@ -481,7 +487,7 @@ class Timeline:
         )
 
 
-def _seed_history(story: Story) -> None:
+def _seed_history(story: Story, more: Callable[[Story, Timeline], None] | None = None) -> None:
     session, now = story.session, story.now
     rng = random.Random(2026)
     local = now.astimezone(zone(game_settings(session).time_zone))
@@ -501,6 +507,8 @@ def _seed_history(story: Story) -> None:
         )
     )
     leaving, hiding = _plan_roster(timeline, roster)
+    if more is not None:
+        more(story, timeline)
     _backdate_joining(session, timeline)
     first_message = next_message_id(session)
     _play(story, timeline)
@@ -939,6 +947,8 @@ def _run(story: Story, timeline: Timeline, step: Step) -> list[Step]:
     a delivery)."""
     session, settings, manager = story.session, story.settings, story.manager
     who, now = step.who, step.when
+    if step.act is not None:
+        return step.act()
     if step.kind == "log":
         done = services.log_activity(
             session,

@@ -21,7 +21,14 @@ from challenges.models import (
     challenge_groups,
     group_members,
 )
-from challenges.services import active_slots, high_effort_asks, is_open, named_in, targets
+from challenges.services import (
+    CONFIRMED_ON_REQUEST,
+    active_slots,
+    high_effort_asks,
+    is_open,
+    named_in,
+    targets,
+)
 from challenges.thanks import open_count
 from challenges.types import REGISTRY, challenge_type
 from points.models import EntrySource, LedgerEntry, PointsBalance
@@ -331,7 +338,11 @@ class ChallengeRow:
 def challenges_for_staff(session: Session, wanted: PageRequest, status: str = "") -> Page:
     """Challenges newest first, a page at a time, with the pending and approved counts of
     the challenges on the page only."""
-    statement = select(Challenge).order_by(Challenge.created_at.desc(), Challenge.id.desc())
+    statement = (
+        select(Challenge)
+        .where(~_on_request())
+        .order_by(Challenge.created_at.desc(), Challenge.id.desc())
+    )
     if status:
         statement = statement.where(Challenge.status == status)
     page = paginate(session, statement, wanted)
@@ -362,11 +373,27 @@ def pending_by_challenge(session: Session, challenge_ids: list[int]) -> dict[int
     )
 
 
+def _on_request():
+    """One advocate's reference call, made when they said yes to a sales request (references):
+    its requester confirms it, on the request page; no list of challenges shows it."""
+    return (Challenge.type == "reference_call") & Challenge.config[
+        CONFIRMED_ON_REQUEST
+    ].as_boolean().is_(True)
+
+
+def _for_review():
+    """Pending submissions a reviewer decides."""
+    on_request = select(Challenge.id).where(_on_request())
+    return (Submission.status == SubmissionStatus.PENDING) & Submission.challenge_id.not_in(
+        on_request
+    )
+
+
 def challenge_choices(session: Session) -> list[tuple[int, str]]:
     """Every challenge that can have submissions, by title (no counts: a filter's choices)."""
     rows = session.execute(
         select(Challenge.id, Challenge.title)
-        .where(Challenge.status != ChallengeStatus.DRAFT)
+        .where(Challenge.status != ChallengeStatus.DRAFT, ~_on_request())
         .order_by(Challenge.title, Challenge.id)
     )
     return [(challenge_id, title) for challenge_id, title in rows]
@@ -389,7 +416,7 @@ def review_queue(session: Session, filters: QueueFilter, wanted: PageRequest) ->
     number pending for the filter."""
     statement = (
         select(Submission)
-        .where(Submission.status == SubmissionStatus.PENDING)
+        .where(_for_review())
         .options(  # what a row of the queue shows, and nothing more per row
             joinedload(Submission.challenge).defer(Challenge.body, raiseload=True),
             joinedload(Submission.advocate).load_only(
@@ -430,10 +457,10 @@ def submission_for_review(session: Session, submission_id: int) -> Submission | 
 
 def pending_count(session: Session, advocate_id: int | None = None) -> int:
     """Submissions waiting for review: everyone's, or one advocate's."""
-    query = select(func.count()).where(Submission.status == SubmissionStatus.PENDING)
     if advocate_id is not None:
-        query = query.where(Submission.advocate_id == advocate_id)
-    return session.scalar(query)
+        mine = Submission.status == SubmissionStatus.PENDING, Submission.advocate_id == advocate_id
+        return session.scalar(select(func.count()).where(*mine))
+    return session.scalar(select(func.count()).where(_for_review()))
 
 
 def live_count(session: Session) -> int:

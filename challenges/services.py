@@ -147,6 +147,13 @@ def _check_high_effort_cap(session: Session, advocate: User, now: datetime) -> N
         )
 
 
+def check_high_effort_cap(session: Session, advocate: User, now: datetime) -> None:
+    """Refuse (LimitReached, with the reason) a big ask beyond the advocate's or their
+    account's cap, under the account's lock: for big asks made outside `submit` (a
+    reference call accepted from an ask)."""
+    _check_high_effort_cap(session, advocate, now)
+
+
 # --- submitting ---------------------------------------------------------------------------
 
 
@@ -320,13 +327,36 @@ _STATUS_WORDS = {
 }
 
 
+# in a challenge's config: a reference call arranged through a sales request, which its
+# requester confirms on the request page (references.follow_up), never a reviewer
+CONFIRMED_ON_REQUEST = "confirmed_on_request"
+
+
+def _refuse_if_confirmed_on_request(submission: Submission) -> None:
+    if submission.challenge is not None and submission.challenge.config.get(CONFIRMED_ON_REQUEST):
+        raise DomainError(
+            _(
+                "This reference call is confirmed on its reference request, by the person who "
+                "arranged it."
+            )
+        )
+
+
 def approve(
-    session: Session, settings: Settings, reviewer: User | None, submission_id: int, note: str = ""
+    session: Session,
+    settings: Settings,
+    reviewer: User | None,
+    submission_id: int,
+    note: str = "",
+    on_request: bool = False,
 ) -> Submission:
-    """Approve, award the challenge's current points once, and owe the advocate a thank-you."""
+    """Approve, award the challenge's current points once, and owe the advocate a thank-you.
+    `on_request`: the call's requester confirmed it (the only way to approve such a call)."""
     submission = get_or_refuse(
         session, Submission, submission_id, _("There is no such submission.")
     )
+    if not on_request:
+        _refuse_if_confirmed_on_request(submission)
     wanted = submission.challenge.points if submission.challenge else 0
     allowed = allowance(session, submission.advocate, wanted, utcnow())
     if allowed.capped:
@@ -405,6 +435,7 @@ def reject(
     submission = get_or_refuse(
         session, Submission, submission_id, _("There is no such submission.")
     )
+    _refuse_if_confirmed_on_request(submission)
     _leave_pending(session, submission, SubmissionStatus.REJECTED, reviewer, reason)
     _give_back_place(session, submission)
     record_audit(

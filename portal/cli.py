@@ -115,12 +115,17 @@ def _send_with_flask_mail(message: OutboxMessage) -> None:
     (QUIT) is not a failed send: counting it as one would send the message again.
     """
     state = current_app.extensions["mail"]
+    headers = dict(message.headers or {})  # List-Unsubscribe and its one-click POST
+    # an ask from a relationship owner: "<Owner> via Vouch" at our address, replies to them
+    sender, reply_to = headers.pop("From", None), headers.pop("Reply-To", None)
     email = _UnfoldedMessage(
         subject=message.subject,
         recipients=[message.to_email],
         body=message.body_text,
         html=message.body_html or None,  # with it, multipart/alternative: text, then HTML
-        extra_headers=dict(message.headers or {}),  # List-Unsubscribe and its one-click POST
+        sender=sender,
+        reply_to=reply_to,
+        extra_headers=headers,
     )
     if message.attachment_name:
         email.attach(message.attachment_name, message.attachment_type, message.attachment_body)
@@ -409,6 +414,24 @@ def _remind_events(sessions) -> None:
         click.echo(f"events: {report.queued} reminder(s) queued", err=True)
 
 
+references_cli = AppGroup("references", help="Reference requests: weekly reminders.")
+
+
+@references_cli.command("remind")
+@click.option("--now", "now_text", help="Act as if it were this moment (ISO 8601), for demos.")
+def references_remind(now_text: str | None):
+    """Email each open reference request's requester this week's "did the call happen?"
+    reminder. Safe to run twice, or at once from two places: one per request per week."""
+    from portal.config import settings
+    from references.follow_up import send_reminders
+
+    now = _moment(now_text) if now_text else None
+    with db.new_session() as session:
+        sent = send_reminders(session, settings(), now)
+        session.commit()
+    click.echo(f"references remind: {sent:,} reminder(s) queued.")
+
+
 @click.command("bench-data")
 @with_appcontext
 @click.option("--advocates", type=click.IntRange(min=1), default=100_000, show_default=True)
@@ -454,3 +477,4 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(digests_cli)
     app.cli.add_command(events_cli)
+    app.cli.add_command(references_cli)

@@ -183,12 +183,21 @@ def money(minor_units: int, currency: str) -> str:
     return format_currency(minor_units / 100, currency)
 
 
+def whole_money(units: int, currency: str) -> str:
+    """A sum kept in whole units (a deal's size): "$220,000", "220.000 US$" - no cents."""
+    locale = get_locale() or Locale("en")
+    pattern = locale.currency_formats["standard"].pattern.replace(".00", "")
+    return format_currency(units, currency, format=pattern, currency_digits=False)
+
+
 def init_i18n(app: Flask, program_zone: Callable[[Session], str]) -> None:
     app.extensions["vouch.program_zone"] = program_zone
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
     babel.init_app(app, locale_selector=choose_language, timezone_selector=choose_time_zone)
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} text as one line (babel.cfg)
-    app.jinja_env.filters.update(moment=moment, day=day, number=number, money=money)
+    app.jinja_env.filters.update(
+        moment=moment, day=day, number=number, money=money, whole_money=whole_money
+    )
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES, zone_label=zone_label, current_language=lambda: str(get_locale())
     )

@@ -25,6 +25,7 @@ from portal.accounts.services import (
 from portal.auth.services import opt_in
 from portal.config import Settings
 from portal.db import utcnow
+from references.demo import plan_references
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published in the README for the demo
 
@@ -46,6 +47,9 @@ class DemoLogin:
 STAFF = [
     ("admin@vouch.example", "Alex Admin", Role.ADMIN),
     ("manager@vouch.example", "Maya Patel", Role.MANAGER),
+    # sales: they file reference requests (references.demo plays their requests)
+    ("sam.rivera@vouch.example", "Sam Rivera", Role.SALES),
+    ("priya.shah@vouch.example", "Priya Shah", Role.SALES),
 ]
 
 ACCOUNTS = [
@@ -138,6 +142,8 @@ ADVOCATES = [
 HOMES = {
     "admin@vouch.example": (None, "America/New_York"),
     "manager@vouch.example": (None, "America/New_York"),
+    "sam.rivera@vouch.example": (None, "America/Chicago"),
+    "priya.shah@vouch.example": (None, "Europe/London"),
     "ana.ruiz@northwind.example": (None, "America/New_York"),
     "ben.okafor@globex.example": (None, "America/New_York"),
     "carla.meyer@initech.example": (None, "Europe/Berlin"),
@@ -216,7 +222,9 @@ def _seed(session: Session, settings: Settings, clock: DemoClock, now: datetime)
     clock.now = setup_start(now) + timedelta(days=4)
     rewards = seed_rewards(session, settings, admin, clock)
     created += len(rewards)
-    return created + seed_challenges(session, settings, manager, admin, clock, now)
+    return created + seed_challenges(
+        session, settings, manager, admin, clock, now, more=plan_references
+    )
 
 
 def _home(user: User, region: str | None = None, n: int = 0) -> None:

@@ -79,6 +79,17 @@ def store(
     return StoredFile(key=key, name=name, content_type=content_type)
 
 
+def store_data(session: Session, settings: Settings, content: bytes, extension: str) -> str:
+    """Write content its caller has checked (a survey CSV), under a random key; removed
+    again if the session's transaction rolls back, as `store` does."""
+    folder = Path(settings.upload_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(16) + extension
+    (folder / key).write_bytes(content)
+    session.info.setdefault(_WRITTEN, []).append(folder / key)
+    return key
+
+
 def discard_after_commit(session: Session, settings: Settings, key: str) -> None:
     """Remove a file the transaction replaces, once (and only if) it commits."""
     session.info.setdefault(_REPLACED, []).append(path_of(settings, key))

@@ -79,11 +79,11 @@ def test_seed_demo_is_idempotent(app, session):
         session.scalar(select(func.count()).select_from(Account)),
         session.scalar(select(func.count()).select_from(GiftPolicyChange)),
     )
-    # 2 staff, 7 demo advocates and 120 more on 60 roster accounts: enough for lists to page
-    assert counts == (129, 65, 3)
+    # 2 staff, 2 sales, 7 demo advocates and 120 more on 60 roster accounts: enough to page
+    assert counts == (131, 65, 3)
     second = run(app, "seed-demo")
     assert "up to date" in second.output
-    assert session.scalar(select(func.count()).select_from(User)) == 129
+    assert session.scalar(select(func.count()).select_from(User)) == 131
     admin = session.scalar(select(User).where(User.email == "admin@vouch.example"))
     assert verify_password(admin.password_hash, DEMO_PASSWORD)
     assert "up to date" in run(app, "seed-demo", "--if-empty").output

@@ -11,6 +11,7 @@ import io
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
@@ -30,9 +31,16 @@ from portal.accounts import passwords
 from portal.accounts.models import Role
 from portal.accounts.services import set_declines_gifts
 from portal.auth.services import invite_user, request_password_reset
-from portal.db import Base
+from portal.db import Base, utcnow
 from portal.forms import FILE_NAME_MESSAGE
 from portal.inputs import ADDRESS_MESSAGE, CONTROL_MESSAGE, has_control_character
+from references.models import (
+    AskStatus,
+    ConversationLevel,
+    DealStage,
+    ReferenceAsk,
+    ReferenceRequest,
+)
 from tests.factories import PASSWORD, PNG, SETTINGS, client_for, link_in, login
 from tests.test_challenges import CHALLENGE_FORM
 from tests.test_roles import ROLES, expected, routes, world  # noqa: F401 - world is a fixture
@@ -511,21 +519,77 @@ def fuller_world(make, world, queued):  # noqa: F811 - the matrix's fixture
     set_declines_gifts(session, spare, True, "No gifts, please")
     request_password_reset(session, SETTINGS, spare.email)
     invite_user(session, SETTINGS, admin, "new@matrix.example", Role.ADVOCATE, advocate.account)
+    proposed = ReferenceAsk(  # a candidate picked, the ask not made yet: its send form
+        request_id=values["reference_id"],
+        advocate_id=spare.id,
+        account_id=spare.account_id,
+        owner_id=people["manager"].id,
+        proposed_by_id=people["manager"].id,
+    )
+    session.add(proposed)
     session.commit()
     resets = [link_in(m.body_text) for m in queued() if "/reset/" in m.body_text]
     invites = [link_in(m.body_text) for m in queued() if "/invite/" in m.body_text]
+    after_the_yes = request_after_the_yes(make, people)
     extras = {
         "first": [
+            f"/references/{after_the_yes.id}",
             f"/admin/redemptions/{waiting.id}",
             f"/admin/redemptions/{fulfilled.id}",
             "/admin/redemptions?status=approved",
             *(f"/hub/challenges/{challenge.id}" for challenge in open_ones),
             f"/manage/challenges/{draft.id}",
+            f"/references/asks/{proposed.id}",
         ],
         # last: a link that works signs its user in (whoever the walk was until then)
         "last": [resets[-1], invites[-1]],
     }
     return values, people, extras
+
+
+def request_after_the_yes(make, people) -> ReferenceRequest:
+    """A second request of the sales user's: one advocate said yes (to introduce, confirm or
+    report as fallen through) and one call took place (so the deal's outcome is asked)."""
+    session, manager = make.session, people["manager"]
+    account = people["advocate"].account
+    request = ReferenceRequest(
+        requester_id=people["sales"].id,
+        opportunity_name="Matrix expansion",
+        prospect_company="Nebuchadnezzar Ltd",
+        deal_stage=DealStage.NEGOTIATION,
+        deal_size=90_000,
+        needed_by=date.today() + timedelta(days=7),
+        conversation_level=ConversationLevel.DIRECTOR,
+    )
+    session.add(request)
+    session.flush()
+    now = utcnow()
+    for email, status in (
+        ("said-yes@matrix.example", AskStatus.ACCEPTED),
+        ("called@matrix.example", AskStatus.CONFIRMED),
+    ):
+        advocate = make.advocate(email, account=account)
+        confirmed = status == AskStatus.CONFIRMED
+        session.add(
+            ReferenceAsk(
+                request_id=request.id,
+                advocate_id=advocate.id,
+                account_id=account.id,
+                owner_id=manager.id,
+                proposed_by_id=manager.id,
+                asked_by_id=manager.id,
+                status=status,
+                asked_at=now,
+                responded_at=now,
+                call_on=date.today() if confirmed else None,
+                confirmed_at=now if confirmed else None,
+                confirmed_by_id=people["sales"].id if confirmed else None,
+                closed_at=now if confirmed else None,
+            )
+        )
+    request.first_accepted_at = now
+    session.commit()
+    return request
 
 
 def pages_to_walk(walk: Walk, values: dict, extras: dict) -> list[str]:

@@ -1,5 +1,7 @@
-"""Every registered route, as anonymous, advocate, manager and admin, against the role matrix."""
+"""Every registered route, as anonymous, advocate, manager, admin and sales, against the role
+matrix."""
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,53 +12,136 @@ from challenges.models import AdvocateGroup
 from points.levels import ensure_default_levels
 from points.models import Badge, Level
 from points.redemptions import offer_gift
+from portal.accounts.models import Account
 from portal.db import utcnow
+from references.models import (
+    AccountFlag,
+    AskStatus,
+    ConversationLevel,
+    DealStage,
+    FlagKind,
+    ImportStatus,
+    ReferenceAsk,
+    ReferenceRequest,
+    SurveyImport,
+)
 from tests.factories import PNG, SETTINGS, login
 
-ROLES = ("anonymous", "advocate", "manager", "admin")
+ROLES = ("anonymous", "advocate", "manager", "admin", "sales")
 LOGIN = "login"  # a redirect to the login page
 
 # endpoint prefix or name -> expected answer per role
 MATRIX = {
-    "index": {"anonymous": LOGIN, "advocate": 302, "manager": 302, "admin": 302},
+    "index": {"anonymous": LOGIN, "advocate": 302, "manager": 302, "admin": 302, "sales": 302},
     "healthz": dict.fromkeys(ROLES, 200),
     "favicon": dict.fromkeys(ROLES, 200),
     "security.csp_report": dict.fromkeys(ROLES, 400),  # an empty body is no CSP report
-    "auth.login": {"anonymous": 200, "advocate": 302, "manager": 302, "admin": 302},
+    "auth.login": {"anonymous": 200, "advocate": 302, "manager": 302, "admin": 302, "sales": 302},
     "auth.forgot_password": dict.fromkeys(ROLES, 200),
     "auth.reset_password": dict.fromkeys(ROLES, 400),  # with a made-up token
     "auth.accept_invitation": dict.fromkeys(ROLES, 400),
     "auth.logout": dict.fromkeys(ROLES, 302),
     "auth.choose_language": dict.fromkeys(ROLES, 302),
-    "auth.change_password": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
-    "play.challenge_cover": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
+    "auth.change_password": {
+        "anonymous": LOGIN,
+        "advocate": 200,
+        "manager": 200,
+        "admin": 200,
+        "sales": 200,
+    },
+    "play.challenge_cover": {
+        "anonymous": LOGIN,
+        "advocate": 200,
+        "manager": 200,
+        "admin": 200,
+        "sales": 404,
+    },
     # the matrix's challenge is a review: no event, no invite (tests/test_events.py has them)
-    "play.event_invite": {"anonymous": LOGIN, "advocate": 404, "manager": 403, "admin": 403},
-    "admin.level_image": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
-    "admin.badge_image": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
-    "admin.audit_csv": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
-    "hub.join": {"anonymous": LOGIN, "advocate": 302, "manager": 403, "admin": 403},  # a member
-    "hub.person": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200},
-    "inbox.notifications": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
+    "play.event_invite": {
+        "anonymous": LOGIN,
+        "advocate": 404,
+        "manager": 403,
+        "admin": 403,
+        "sales": 403,
+    },
+    "admin.level_image": {
+        "anonymous": LOGIN,
+        "advocate": 200,
+        "manager": 200,
+        "admin": 200,
+        "sales": 200,
+    },
+    "admin.badge_image": {
+        "anonymous": LOGIN,
+        "advocate": 200,
+        "manager": 200,
+        "admin": 200,
+        "sales": 200,
+    },
+    "admin.audit_csv": {
+        "anonymous": LOGIN,
+        "advocate": 403,
+        "manager": 403,
+        "admin": 200,
+        "sales": 403,
+    },
+    # a member is sent on to the hub
+    "hub.join": {"anonymous": LOGIN, "advocate": 302, "manager": 403, "admin": 403, "sales": 403},
+    "hub.person": {"anonymous": LOGIN, "advocate": 200, "manager": 200, "admin": 200, "sales": 200},
+    "inbox.notifications": {
+        "anonymous": LOGIN,
+        "advocate": 200,
+        "manager": 403,
+        "admin": 403,
+        "sales": 403,
+    },
     "notifications.": dict.fromkeys(ROLES, 404),  # unsubscribe links, here a made-up token
-    # an advocate's board; staff are sent to theirs
-    "boards.board": {"anonymous": LOGIN, "advocate": 200, "manager": 302, "admin": 302},
-    "boards.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "hub.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
-    "manage.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "admin.": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
-    "authoring.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "review.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "play.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
-    "rewards.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
-    "offers.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "fulfilment.": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200},
-    "requests.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "follow_up.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "matching.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "asks.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "surveys.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200},
-    "hub_asks.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403},
+    # an advocate's board; staff and sales are sent to theirs
+    "boards.board": {
+        "anonymous": LOGIN,
+        "advocate": 200,
+        "manager": 302,
+        "admin": 302,
+        "sales": 302,
+    },
+    "boards.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 403},
+    "hub.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403, "sales": 403},
+    "manage.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 403},
+    "admin.": {"anonymous": LOGIN, "advocate": 403, "manager": 403, "admin": 200, "sales": 403},
+    "authoring.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 403},
+    "review.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 403},
+    "play.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403, "sales": 403},
+    "rewards.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403, "sales": 403},
+    "offers.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 403},
+    "fulfilment.": {
+        "anonymous": LOGIN,
+        "advocate": 403,
+        "manager": 403,
+        "admin": 200,
+        "sales": 403,
+    },
+    # the program's boundaries: managers and admins only (the view refuses sales)
+    "requests.settings": {
+        "anonymous": LOGIN,
+        "advocate": 403,
+        "manager": 200,
+        "admin": 200,
+        "sales": 403,
+    },
+    # time to coordinate, per relationship owner: managers and admins (the view refuses sales)
+    "follow_up.timing": {
+        "anonymous": LOGIN,
+        "advocate": 403,
+        "manager": 200,
+        "admin": 200,
+        "sales": 403,
+    },
+    "requests.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 200},
+    "follow_up.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 200},
+    "matching.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 403},
+    "asks.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 403},
+    "surveys.": {"anonymous": LOGIN, "advocate": 403, "manager": 200, "admin": 200, "sales": 403},
+    "hub_asks.": {"anonymous": LOGIN, "advocate": 200, "manager": 403, "admin": 403, "sales": 403},
 }
 
 
@@ -74,6 +159,7 @@ def world(make):
         "advocate": make.advocate("adv@matrix.example", account=account),
         "manager": make.manager("mgr@matrix.example"),
         "admin": make.admin("adm@matrix.example"),
+        "sales": make.sales("sales@matrix.example"),
     }
     bounced = make.advocate("bounced@matrix.example", account=account)  # its "fixed" form
     bounced.email_unreachable_at, bounced.email_unreachable_reason = utcnow(), "550 5.1.1 unknown"
@@ -106,8 +192,68 @@ def world(make):
         "offer_id": offer.id,
         "level_id": level.id,
         "badge_id": badge.id,
+        **reference_world(make, people, account),
     }
     return values, people
+
+
+def reference_world(make, people, account) -> dict:
+    """A request the sales user filed, the advocate asked by the manager for it (and another
+    candidate to pick), a survey import and a flag on another account: rows written directly
+    (the matrix walks the pages, not the services that make them). Returns their URL values."""
+    session = make.session
+    candidate = make.advocate("candidate@matrix.example", account=account)
+    request = ReferenceRequest(
+        requester_id=people["sales"].id,
+        opportunity_name="Matrix renewal",
+        crm_id="OPP-1",
+        prospect_company="Zion Systems",
+        prospect_industry="Software",
+        deal_stage=DealStage.PROPOSAL,
+        deal_size=50_000,
+        needed_by=date.today() + timedelta(days=14),
+        conversation_level=ConversationLevel.VP,
+        talking_points="Onboarding in weeks",
+    )
+    session.add(request)
+    session.flush()
+    ask = ReferenceAsk(
+        request_id=request.id,
+        advocate_id=people["advocate"].id,
+        account_id=account.id,
+        owner_id=people["manager"].id,
+        proposed_by_id=people["manager"].id,
+        asked_by_id=people["manager"].id,
+        status=AskStatus.ASKED,
+        asked_at=utcnow(),
+        message="Would you talk to Zion Systems?",
+    )
+    (Path(SETTINGS.upload_dir) / "matrix-survey.csv").write_text(
+        "email,score,comment,date\nadv@matrix.example,9,Great,2026-11-02\n"
+    )
+    survey = SurveyImport(
+        uploaded_by_id=people["manager"].id,
+        file_name="nps.csv",
+        file_key="matrix-survey.csv",
+        mapping={"email": 0, "score": 1, "comment": 2, "date": 3},
+        status=ImportStatus.MAPPING,  # its column form is walked too
+        total_rows=1,
+    )
+    flag = AccountFlag(
+        account=Account(name="Matrix Escalated"),
+        kind=FlagKind.ESCALATION,
+        reason="Open support escalation",
+        created_by_id=people["manager"].id,
+    )
+    session.add_all([ask, survey, flag])
+    session.commit()
+    return {
+        "reference_id": request.id,
+        "ask_id": ask.id,
+        "advocate_id": candidate.id,
+        "import_id": survey.id,
+        "flag_id": flag.id,
+    }
 
 
 def _group(make, advocate):

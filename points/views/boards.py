@@ -51,6 +51,8 @@ def _advocates_in_the_program():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if current_user.is_staff:
         return redirect(url_for("boards.staff_board", period=request.args.get("period")))
+    if current_user.is_sales:  # a board of their own, apart from the advocates'
+        return redirect(url_for("follow_up.leaderboard"))
     if not current_user.opted_in:
         return redirect(url_for("hub.join"))
     return None

@@ -198,6 +198,8 @@ def recent_audit(session: Session, limit: int = 10, target: Account | User | Non
 # this list to the code): the log's action filter reads them from the action index
 AUDIT_ACTIONS = (
     "account.create",
+    "account_flag.clear",  # references.flags
+    "account_flag.raise",
     "account.gift_policy",
     "account.policy_request_dismissed",
     "account.update",
@@ -221,10 +223,25 @@ AUDIT_ACTIONS = (
     "redemption.fulfil",
     "redemption.refund",
     "redemption.reject",
+    "reference.settings",  # references: the boundaries
+    "reference_ask.accept",
+    "reference_ask.confirm",
+    "reference_ask.decline",
+    "reference_ask.fell_through",
+    "reference_ask.introduce",
+    "reference_ask.propose",
+    "reference_ask.send",
+    "reference_ask.withdraw",
+    "reference_request.cancel",
+    "reference_request.file",
+    "reference_request.outcome",
+    "reference_request.override",
     "reward.save",
     "rewards.settings",
     "submission.approve",
     "submission.reject",
+    "survey_import.map",  # references.surveys
+    "survey_import.upload",
     "thanks.email",
     "thanks.other",
     "user.active",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import (
     Account,
     AuditEvent,
+    ConsentRecord,
     GiftPolicy,
     GiftPolicyChange,
     GiftPolicyRequest,
@@ -289,6 +290,8 @@ def change_role(
         user.account_id = get_account(session, account_id).id
     before = user.role
     user.role = role
+    if before == Role.ADVOCATE:
+        _leave_program(session, user)
     record_audit(
         session,
         actor,
@@ -300,6 +303,20 @@ def change_role(
     )
     session.flush()
     return user
+
+
+def _leave_program(session: Session, user: User) -> None:
+    """An advocate made staff or sales is no longer a member (no challenges, boards or
+    advocate mail); their consent is closed, not deleted, and their history kept. As an
+    advocate again they join afresh."""
+    session.execute(
+        update(ConsentRecord)
+        .where(ConsentRecord.user_id == user.id, ConsentRecord.opted_out_at.is_(None))
+        .values(opted_out_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    user.in_program = False
+    session.expire(user, ["consents"])
 
 
 def set_active(session: Session, actor: User, user_id: int, active: bool) -> User:

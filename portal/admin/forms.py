@@ -71,11 +71,20 @@ class DismissRequestForm(Form):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 
+ROLE_HELP = _l(
+    "Sales users file reference requests and see only their own; program managers run the "
+    "program; admins also run accounts, users and fulfilment. Staff and sales are not "
+    "advocates: an advocate given another role leaves the program."
+)
+
+
 class InviteUserForm(Form):
     email = EmailField(
         _l("Email"), validators=[DataRequired(_l("Enter an email address.")), Length(max=254)]
     )
-    role = SelectField(_l("Role"), choices=[(r.value, r.label) for r in Role])
+    role = SelectField(
+        _l("Role"), choices=[(r.value, r.label) for r in Role], description=ROLE_HELP
+    )
     account_id = SelectField(
         _l("Account"),
         coerce=_optional_int,
@@ -86,7 +95,10 @@ class InviteUserForm(Form):
 
 class RoleForm(Form):
     role = SelectField(
-        _l("Role"), choices=[(r.value, r.label) for r in Role], validators=[InputRequired()]
+        _l("Role"),
+        choices=[(r.value, r.label) for r in Role],
+        validators=[InputRequired()],
+        description=ROLE_HELP,
     )
     account_id = SelectField(
         _l("Account (for advocates)"), coerce=_optional_int, validators=[Optional()]

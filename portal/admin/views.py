@@ -44,6 +44,7 @@ from portal.ids import parse_row_id
 from portal.pagination import PageRequest
 from portal.uploads import Upload
 from portal.web import clean_query, page_url, require_roles, send_stored_image, show_error
+from references import follow_up
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # level and badge images are shown to everyone in the program: those routes check a login
@@ -154,6 +155,9 @@ def account_detail(account_id: int, policy_form: forms.GiftPolicyForm | None = N
         members=queries.users_page(
             session, PageRequest.from_args(request.args), account_id=account.id
         ),
+        milestones=follow_up.milestones_page(
+            session, account.id, follow_up.milestones_page_number(request.args)
+        ),
     )
 
 
@@ -239,6 +243,9 @@ def users_list():
 def user_invite():
     session = get_session()
     form = _with_choices(forms.InviteUserForm(), session)
+    if request.method == "GET":  # opened from a list of people to invite (?email=&account_id=)
+        form.email.data = clean_query(request.args.get("email"), 254)
+        form.account_id.data = parse_row_id(request.args.get("account_id"))
     if form.validate_on_submit():
         try:
             account = (

@@ -59,6 +59,8 @@ def invite_user(
         raise DuplicateEmail(_("%(email)s was deactivated; reactivate them instead.", email=email))
     if role == Role.ADVOCATE and account is None:
         raise DomainError(_("Choose the account this advocate belongs to."), field="account_id")
+    if role != Role.ADVOCATE:
+        account = None  # staff and sales work for us: no customer's account is theirs
     if user is None:
         user = User(email=email, role=role, account_id=account.id if account else None)
         with refuse_duplicates(

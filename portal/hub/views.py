@@ -40,6 +40,7 @@ from portal.hub import forms
 from portal.i18n import _
 from portal.pagination import PageRequest
 from portal.web import require_membership, require_roles, safe_next, show_error
+from references.asks import open_ask_of
 
 bp = Blueprint("hub", __name__, url_prefix="/hub")
 # a profile is shown to staff too: that route checks its own viewer
@@ -96,6 +97,7 @@ def home():
         steps=steps,
         path_badge=_starter_badge(session) if steps else None,
         show_points=rules.show_points,
+        reference_ask=open_ask_of(session, current_user.id),
     )
 
 
@@ -121,10 +123,11 @@ def _starter_badge(session) -> Badge | None:
 @bp.get("/people/<int:user_id>")
 def person(user_id: int):
     """An advocate's profile as the program sees it. Someone hidden from boards, or who left,
-    is shown only to themselves and to staff."""
+    is shown only to themselves and to staff; sales users see what a member would (never a
+    hidden company, points only where the program shows them)."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    if not current_user.is_staff and not current_user.opted_in:
+    if not (current_user.is_staff or current_user.is_sales or current_user.opted_in):
         return redirect(url_for("hub.join"))
     session = get_session()
     someone = session.scalar(

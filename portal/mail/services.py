@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portal.accounts.models import User
 from portal.config import PROJECT_ROOT
 from portal.db import utcnow
-from portal.i18n import day, get_translations, moment, money, number
+from portal.i18n import day, get_translations, moment, money, number, whole_money
 from portal.mail.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,9 @@ _templates.install_gettext_callables(
     newstyle=True,
 )
 _templates.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them
-_templates.filters.update(moment=moment, day=day, number=number, money=money)
+_templates.filters.update(
+    moment=moment, day=day, number=number, money=money, whole_money=whole_money
+)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,13 @@ from portal.config import settings
 from portal.db import get_session
 from portal.errors import DomainError
 from portal.i18n import _
+from portal.ids import parse_row_id
 from portal.mail import bounces
 from portal.manage.forms import BulkInviteForm, ReachableForm
 from portal.pagination import PageRequest
 from portal.web import clean_query, require_roles, show_error
+from references import follow_up
+from references.services import open_flags
 
 NEAR_CAP_SHOWN = 10
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -63,6 +66,10 @@ def account_people(account_id: int):
         ),
         leavers=confirmation.leavers_page(session, account.id, PageRequest()),
         form=ReachableForm(),
+        milestones=follow_up.milestones_page(
+            session, account.id, follow_up.milestones_page_number(request.args)
+        ),
+        flags=open_flags(session, account.id),
     )
 
 
@@ -104,6 +111,9 @@ def invite():
     session = get_session()
     form = BulkInviteForm()
     form.account_id.choices = account_choices(session)
+    if request.method == "GET":  # opened from the promoters to invite (?addresses=&account_id=)
+        form.addresses.data = clean_query(request.args.get("addresses"), 254)
+        form.account_id.data = parse_row_id(request.args.get("account_id"))
     results = None
     if form.validate_on_submit():
         try:

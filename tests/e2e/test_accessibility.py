@@ -37,6 +37,7 @@ from portal.config import PROJECT_ROOT
 from portal.notifications.models import Topic
 from portal.notifications.services import unsubscribe_url
 from portal.seed import DEMO_PASSWORD
+from references.models import ReferenceRequest
 from tests.e2e.conftest import SCREENS_DIR
 from tests.e2e.steps import log_in
 from tests.factories import PASSWORD, SETTINGS
@@ -58,6 +59,7 @@ FAILING_RULES = (
 ADVOCATE = "ana.ruiz@northwind.example"  # the demo's advocate, with a history to show
 MANAGER = "manager@vouch.example"
 ADMIN = "admin@vouch.example"
+SALES = "sam.rivera@vouch.example"  # the demo's sales user, with requests in every state
 SCREENS = os.environ.get("VOUCH_SCREENS") == "1"
 REPORT = Path(os.environ["VOUCH_AXE_REPORT"]) if os.environ.get("VOUCH_AXE_REPORT") else None
 
@@ -218,7 +220,27 @@ def advocate_pages(app, session) -> dict[str, str]:
         pages["notifications"] = "/hub/notifications"
     if has_route(app, "hub.confirm"):
         pages["confirm the profile"] = "/hub/confirm"
+    if has_route(app, "hub_asks.list"):
+        pages["reference asks"] = "/hub/references/"
     return pages
+
+
+def reference_pages(session, requester: User | None = None) -> dict[str, str]:
+    """The reference process's pages: a request (the requester's own, for sales) first."""
+    wanted = select(ReferenceRequest).order_by(ReferenceRequest.id.desc())
+    if requester is not None:
+        wanted = wanted.where(ReferenceRequest.requester_id == requester.id)
+    request = one(session, wanted)
+    return {
+        "reference requests": "/references/",
+        "new request": "/references/new",
+        "a request": f"/references/{request.id}",
+        "sales leaderboard": "/references/leaderboard",
+    }
+
+
+def sales_pages(app, session) -> dict[str, str]:
+    return {**reference_pages(session, user(session, SALES)), "change password": "/password"}
 
 
 def staff_pages(app, session) -> dict[str, str]:
@@ -259,6 +281,22 @@ def staff_pages(app, session) -> dict[str, str]:
         "accounts (manager)": "/manage/accounts",
         "near the cap": "/manage/near-cap",
         "an advocate": f"/manage/advocates/{ana.id}",
+        **manager_reference_pages(session),
+    }
+
+
+def manager_reference_pages(session) -> dict[str, str]:
+    pages = reference_pages(session)
+    request = pages["a request"]
+    return {
+        **pages,
+        "candidates": f"{request}/candidates",
+        "asks to make": "/references/asks/",
+        "surveys": "/references/surveys/",
+        "promoters": "/references/surveys/promoters",
+        "flags": "/references/surveys/flags",
+        "timing": "/references/timing",
+        "boundaries": "/references/settings",
     }
 
 
@@ -302,8 +340,9 @@ LOGGED_OUT = {
 def test_every_page_of_every_role_passes_axe_at_both_widths(
     page: Page, context, live_server, app, demo
 ):
-    """Logged out, then as the demo's advocate, manager and admin; every problem of every
-    page is listed in the one failure (one demo program, seeded once, serves them all)."""
+    """Logged out, then as the demo's advocate, manager, admin and sales user; every problem
+    of every page is listed in the one failure (one demo program, seeded once, serves them
+    all)."""
     found: list[str] = []
     logged_out = dict(LOGGED_OUT)
     if has_route(app, "notifications.unsubscribe"):
@@ -323,6 +362,7 @@ def test_every_page_of_every_role_passes_axe_at_both_widths(
         (ADVOCATE, advocate_pages),
         (MANAGER, staff_pages),
         (ADMIN, admin_pages),
+        (SALES, sales_pages),
     ):
         pages = pages_of(app, demo)
         context.clear_cookies()
