@@ -240,7 +240,7 @@ def _check_still_askable(session: Session, advocate: User, account_id: int) -> N
         raise DomainError(
             _(
                 "Email to %(name)s bounces (%(email)s): reach them another way, by phone "
-                "or in person, then record their answer with them.",
+                "or in person.",
                 name=name,
                 email=advocate.email,
             )
@@ -325,6 +325,10 @@ def accept(
         raise DomainError(_("Say when you are available for the call."), "availability")
     now = utcnow()
     check_high_effort_cap(session, advocate, now)  # under the account's lock
+    if open_flags(session, ask.account_id):  # flagged since the ask was sent
+        raise DomainError(
+            _("This ask is on hold for now; the program team will be in touch. Thank you!")
+        )
     if not _move(session, ask, (AskStatus.ASKED,), status=AskStatus.ACCEPTED, responded_at=now):
         raise AlreadyHandled(_("You already answered this ask."))
     reference = ask.request
@@ -515,6 +519,24 @@ def withdraw_asks(
     asks = session.scalars(
         select(ReferenceAsk)
         .where(ReferenceAsk.request_id == reference.id, ReferenceAsk.status.in_(WITHDRAWABLE))
+        .order_by(ReferenceAsk.id)
+    )
+    return [ask for ask in list(asks) if _withdraw_one(session, actor, ask, reason)]
+
+
+def withdraw_for_flags(
+    session: Session, actor: User | None, account_ids: list[int], reason: str
+) -> list[ReferenceAsk]:
+    """A relationship just flagged: its asks not yet answered yes (proposed or asked) are
+    taken back, since nobody asks its advocates until a manager clears the flag."""
+    if not account_ids:
+        return []
+    asks = session.scalars(
+        select(ReferenceAsk)
+        .where(
+            ReferenceAsk.account_id.in_(account_ids),
+            ReferenceAsk.status.in_((AskStatus.PROPOSED, AskStatus.ASKED)),
+        )
         .order_by(ReferenceAsk.id)
     )
     return [ask for ask in list(asks) if _withdraw_one(session, actor, ask, reason)]

@@ -18,6 +18,7 @@ from portal.db import utcnow
 from portal.errors import AlreadyHandled, DomainError, NotFound
 from portal.i18n import _, day
 from portal.pagination import Page, PageRequest, paginate_by_key
+from references.asks import withdraw_for_flags
 from references.models import AccountFlag, FlagKind
 
 MAX_REASON = 1000
@@ -69,6 +70,7 @@ def flag_account(
         kind=kind.value,
         reason=reason,
     )
+    withdraw_for_flags(session, actor, [account.id], _("The relationship was flagged."))
     return flag
 
 
@@ -182,4 +184,6 @@ def flag_detractors(session: Session, actor: User | None, answers: list[Detracto
             flag_id=flag_id,
             kind=FlagKind.DETRACTOR.value,
         )
+    flagged = [account_id for _flag_id, account_id in raised]
+    withdraw_for_flags(session, actor, flagged, _("The relationship was flagged."))
     return len(raised)

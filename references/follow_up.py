@@ -92,11 +92,11 @@ def _day_in(session: Session, actor: User, when: datetime) -> date:
     return when.astimezone(zone(actor.time_zone or program_zone(session))).date()
 
 
-def call_moment(call_on: date, filed_at: datetime, confirmed_at: datetime) -> datetime:
+def call_moment(call_on: date, said_yes_at: datetime, confirmed_at: datetime) -> datetime:
     """When a call took place, for time to coordinate: the requester names a day, not an
-    hour, so its noon (UTC), never before the request nor after the confirmation."""
+    hour, so its noon (UTC), never before the advocate's yes nor after the confirmation."""
     noon = datetime.combine(call_on, time(12), UTC)
-    return min(max(noon, filed_at), confirmed_at)
+    return min(max(noon, said_yes_at), confirmed_at)
 
 
 # --- introductions, confirmed calls, calls that did not happen --------------------------------
@@ -177,7 +177,7 @@ def confirm_call(
         raise _not_confirmable(ask)
     _approve_call(session, settings, actor, ask)
     _record_milestone(session, ask, reference, call_on)
-    moment = call_moment(call_on, reference.created_at, now)
+    moment = call_moment(call_on, ask.responded_at or reference.created_at, now)
     session.execute(
         update(ReferenceRequest)
         .where(
@@ -350,7 +350,7 @@ def record_outcome(
     if outcome not in (Outcome.WON, Outcome.LOST):
         raise DomainError(_("Say whether the deal was won or lost."), "outcome")
     outcome = Outcome(outcome)
-    if outcome == Outcome.WON and amount is None:
+    if outcome == Outcome.WON and not amount:
         raise DomainError(_("Enter the amount the deal was won for."), "amount")
     if amount is not None and not 0 <= amount <= MAX_AMOUNT:
         raise DomainError(_("Enter an amount between 0 and 1,000,000,000,000."), "amount")
@@ -358,6 +358,15 @@ def record_outcome(
         raise DomainError(_("Say when the deal closed."), "closed_on")
     if closed_on > _today(session, actor):
         raise DomainError(_("That day has not come yet."), "closed_on")
+    filed_on = _day_in(session, actor, reference.created_at)
+    if closed_on < filed_on:
+        raise DomainError(
+            _(
+                "The deal closed after the request was filed (%(day)s): check the date.",
+                day=day(filed_on),
+            ),
+            "closed_on",
+        )
     confirmed = session.scalar(
         select(func.count())
         .select_from(ReferenceAsk)
@@ -403,16 +412,24 @@ def record_outcome(
 # --- weekly reminders -------------------------------------------------------------------------
 
 
+A_WEEK = timedelta(days=7)
+
+
 def send_reminders(session: Session, settings: Settings, now: datetime | None = None) -> int:
-    """One email a week to the requester of each open request filed a few days ago: "did the
-    reference call happen?" with its accepted asks (or where it stands). The week's
-    reference_reminders row is inserted first: a second run that week, or one running at the
-    same moment, sends nothing (UNIQUE request, week). The caller commits. Returns the count."""
+    """One email a week, never two within 7 days, to the requester of each open request filed
+    a few days ago: "did the reference call happen?" with its accepted asks (or where it
+    stands). The week's reference_reminders row is inserted first: a second run that week, or
+    one running at the same moment, sends nothing (UNIQUE request, week). The caller commits.
+    Returns the count."""
     now = now or utcnow()
     week = digest_week(now, program_zone(session))
+    # this week's already went, or one went less than a week ago (late last week)
     already = (
         select(ReferenceReminder.id)
-        .where(ReferenceReminder.request_id == ReferenceRequest.id, ReferenceReminder.week == week)
+        .where(
+            ReferenceReminder.request_id == ReferenceRequest.id,
+            (ReferenceReminder.week == week) | (ReferenceReminder.created_at > now - A_WEEK),
+        )
         .exists()
     )
     open_requests = session.scalars(
@@ -580,7 +597,7 @@ def coordination_by_owner(session: Session) -> list[OwnerTiming]:
         _clamped(
             session,
             _hours(session, _call_noon(session), ReferenceRequest.created_at),
-            0,
+            _hours(session, ReferenceAsk.responded_at, ReferenceRequest.created_at),  # the yes
             _hours(session, ReferenceAsk.confirmed_at, ReferenceRequest.created_at),
         ),
         [ReferenceAsk.status == AskStatus.CONFIRMED, ReferenceAsk.call_on.is_not(None)],

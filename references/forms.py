@@ -74,8 +74,8 @@ class RequestForm(Form):
     )
     deal_stage = SelectField(
         _l("Deal stage"),
-        choices=STAGE_CHOICES,
-        default=DealStage.DEMO.value,
+        choices=[("", _l("Choose the stage")), *STAGE_CHOICES],
+        validators=[DataRequired(_l("Choose the deal's stage."))],
         description=_l("Where the opportunity stands in the CRM today."),
     )
     deal_size = IntegerField(
@@ -102,8 +102,8 @@ class RequestForm(Form):
     )
     conversation_level = SelectField(
         _l("Level of the conversation"),
-        choices=[(level.value, level.label) for level in ConversationLevel],
-        default=ConversationLevel.DIRECTOR.value,
+        choices=[("", _l("Choose the level")), *((c.value, c.label) for c in ConversationLevel)],
+        validators=[DataRequired(_l("Choose who the reference will speak with."))],
         description=_l("The prospect's level: the reference should be a peer."),
     )
     prospect_contact = _text(

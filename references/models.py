@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from challenges.models import Submission
 from portal.accounts.models import Account, JobLevel, User, _in
 from portal.db import Base, utcnow
 from portal.i18n import _l
@@ -296,6 +297,7 @@ class ReferenceAsk(Base):
     proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
     asked_by: Mapped[User | None] = relationship(foreign_keys=[asked_by_id])
     confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    submission: Mapped[Submission | None] = relationship()  # the call's, once they said yes
 
     @property
     def is_open(self) -> bool:

@@ -30,7 +30,7 @@ from references.models import (
     RequestStatus,
     SalesAction,
 )
-from references.services import credit_sales, reference_settings
+from references.services import credit_sales, reference_settings, revoke_sales_credit
 
 MAX_DEAL_SIZE = 10**12  # whole dollars: beyond any deal, within BIGINT
 MAX_CALL_POINTS = 100_000
@@ -354,6 +354,8 @@ def cancel_request(
         raise AlreadyHandled(_("This request is confirmed: it can no longer be called off."))
     session.refresh(request)
     withdraw_asks(session, actor, request, reason)
+    # a request called off earns nothing: filing and cancelling must not farm points
+    revoke_sales_credit(session, SalesAction.COMPLETE_REQUEST, request.id)
     record_audit(
         session,
         actor,

@@ -3,7 +3,7 @@ for a call, sales users' internal points, and which accounts are flagged."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.db import refuse_duplicates, single_row
@@ -44,6 +44,11 @@ def credit_sales(
     except _AlreadyCredited:
         return False
     return True
+
+
+def revoke_sales_credit(session: Session, action: SalesAction, request_id: int) -> None:
+    """Take back the points an action on a request earned (the request was called off)."""
+    session.execute(delete(SalesCredit).where(SalesCredit.key == f"{action}:{request_id}"))
 
 
 def open_flags(session: Session, account_id: int) -> list[AccountFlag]:
