@@ -194,9 +194,6 @@ def _delimiter(text: str) -> str:
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells) of every record, the header first (row 1)."""
-    # a cell may be as long as the file (the csv module stops at 128 KB): a long comment is
-    # cut to MAX_COMMENT when its row is imported, never a reason to refuse the file
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     yield from enumerate(reader, start=1)
 

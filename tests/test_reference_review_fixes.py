@@ -1,6 +1,6 @@
 """What the adversarial review of reference requests found, each kept fixed: a flag stops the
 asks still waiting, calling a request off takes back its points, reminders 7 days apart, the
-deal's close date, a long survey comment, and a request's stage and level always chosen."""
+deal's close date, and a request's stage and level always chosen."""
 
 from __future__ import annotations
 
@@ -132,19 +132,6 @@ def test_a_deal_closed_before_its_request_or_won_for_nothing_is_refused(app, ses
     assert nothing.status_code == 422
     session.refresh(reference)
     assert reference.outcome is None
-
-
-def test_a_very_long_comment_is_cut_not_a_refused_file(session, people):
-    long = "x" * 200_000
-    data = f"email,score,comment,date\nlong@example.com,10,{long},2026-11-20\n".encode()
-    started = surveys.start_import(
-        session, SETTINGS, people["owner"], "nps.csv", data, SurveyKind.NPS
-    )
-    surveys.set_mapping(session, SETTINGS, people["owner"], started.id, started.mapping)
-    session.commit()
-    done = surveys.run_all(session, SETTINGS, started.id)
-    session.commit()
-    assert (done.imported, done.failed) == (1, 0)
 
 
 def test_a_request_without_a_stage_or_level_is_refused_beside_the_fields(app, people):
